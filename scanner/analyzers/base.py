@@ -1,0 +1,41 @@
+"""The analyzer interface: a pure function from a package to findings."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from scanner.core.models import Finding, SkillPackage
+
+
+class Activation(BaseModel):
+    """What turns an analyzer on: always, a request flag, a policy key or an env var."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str
+    detail: str
+
+
+class Analyzer(ABC):
+    """Base of every analyzer.
+
+    Subclasses set `name` (public API, never renamed), `description` and
+    `activation`, and implement `analyze`. An instance is built once per
+    sandbox worker, so expensive set-up (compiling rules) belongs in
+    `__init__`. `analyze` must not touch files, the network or the clock.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    activation: ClassVar[Activation] = Activation(kind="default", detail="always on")
+
+    def rule_count(self) -> int:
+        """Return how many rules or checks this analyzer applies."""
+        return 0
+
+    @abstractmethod
+    def analyze(self, package: SkillPackage) -> list[Finding]:
+        """Return the findings for one package."""
