@@ -54,8 +54,12 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_model: str | None = None
     llm_base_url: str | None = None
-    virustotal_api_key: SecretStr | None = Field(default=None, validation_alias="VIRUSTOTAL_API_KEY")
-    ai_defense_api_key: SecretStr | None = Field(default=None, validation_alias="AI_DEFENSE_API_KEY")
+    virustotal_api_key: SecretStr | None = Field(
+        default=None, validation_alias="VIRUSTOTAL_API_KEY"
+    )
+    ai_defense_api_key: SecretStr | None = Field(
+        default=None, validation_alias="AI_DEFENSE_API_KEY"
+    )
     ai_defense_api_url: str | None = Field(default=None, validation_alias="AI_DEFENSE_API_URL")
 
     @field_validator("allowed_roots", mode="before")

@@ -1,0 +1,1 @@
+"""Batch jobs: the job store and the runner."""

@@ -1,0 +1,1 @@
+"""Pure core: models, errors, policy and the verdict of a scan."""

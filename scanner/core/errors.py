@@ -122,3 +122,10 @@ class StoreFullError(ScannerError):
 
     code = "job_store_full"
     http_status = 503
+
+
+class RequestTimeoutError(ScannerError):
+    """The request body did not arrive within the server's read timeout."""
+
+    code = "request_timeout"
+    http_status = 408

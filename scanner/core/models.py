@@ -45,7 +45,7 @@ class Category(StrEnum):
     REMOTE_CODE_EXECUTION = "remote_code_execution"
     DATA_EXFILTRATION = "data_exfiltration"
     CREDENTIAL_ACCESS = "credential_access"
-    HARDCODED_SECRET = "hardcoded_secret"
+    HARDCODED_SECRET = "hardcoded_secret"  # noqa: S105 - a category name, not a secret
     OBFUSCATION = "obfuscation"
     PERSISTENCE = "persistence"
     PRIVILEGE_ESCALATION = "privilege_escalation"
@@ -68,7 +68,9 @@ class Finding(BaseModel):
 
     model_config = _FROZEN
 
-    rule_id: str = Field(description="Stable identifier of the rule, e.g. `exfil.curl-post-secrets`.")
+    rule_id: str = Field(
+        description="Stable identifier of the rule, e.g. `exfil.curl-post-secrets`."
+    )
     category: Category
     severity: Severity
     title: str
@@ -93,7 +95,9 @@ class FileKind(StrEnum):
 class SkillFile(BaseModel):
     """One regular file of the skill, read once by the loader."""
 
-    model_config = _FROZEN
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+    )
 
     path: str = Field(description="Relative path, `/`-separated, odd bytes escaped.")
     size: int

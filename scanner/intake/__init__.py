@@ -1,0 +1,1 @@
+"""Everything that touches hostile bytes before analysis: upload, archive, loader."""

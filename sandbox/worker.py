@@ -1,0 +1,141 @@
+"""Entry point of a sandbox worker process.
+
+A worker is started by `SandboxPool` through the multiprocessing fork server.
+It limits itself (data segment size, no file writes, no core dumps, no stdin,
+SIGINT ignored), imports the analyzers and builds each one once, says it is
+ready, then serves one task at a time on its socket until the parent asks it
+to stop or goes away. See `sandbox.protocol` for the frames.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import pickle
+import resource
+import signal
+import socket
+from collections.abc import Mapping, Sequence
+
+from sandbox import protocol
+from sandbox.protocol import RunRequest, TaskFailed, TaskSucceeded, WorkerReady
+from scanner.analyzers import registry
+from scanner.analyzers.base import Analyzer
+from scanner.core.models import Finding, SkillPackage
+
+logger = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+
+
+def main(channel: socket.socket, memory_limit_mb: int, plugin_modules: Sequence[str]) -> None:
+    """Limit this process, then run the worker until told to stop."""
+    isolate(memory_limit_mb)
+    run(channel, plugin_modules)
+
+
+def noop() -> None:
+    """Do nothing; started once so that the fork server has imported its preloads."""
+
+
+def isolate(memory_limit_mb: int) -> None:
+    """Apply the resource limits and signal dispositions of a worker."""
+    # NOTE: Ctrl-C reaches the whole process group; the parent alone handles shutdown.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # NOTE: with SIGXFSZ ignored, a write over RLIMIT_FSIZE fails with EFBIG, not a kill.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    # NOTE: RLIMIT_DATA, not RLIMIT_AS: wasm rule engines reserve huge address ranges.
+    _set_limit(resource.RLIMIT_DATA, memory_limit_mb * MIB)
+    _set_limit(resource.RLIMIT_FSIZE, 0)
+    _set_limit(resource.RLIMIT_CORE, 0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+
+
+def _set_limit(kind: int, value: int) -> None:
+    _, hard = resource.getrlimit(kind)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(kind, (value, value))
+
+
+def run(channel: socket.socket, plugin_modules: Sequence[str]) -> None:
+    """Build the analyzers, report ready (or the start failure), then serve tasks."""
+    with channel:
+        channel.setblocking(True)
+        try:
+            analyzers = load_analyzers(plugin_modules)
+        except Exception as exc:
+            logger.exception("sandbox worker start failed", extra={"code": "start_failed"})
+            failure = TaskFailed(task_id=0, code="start_failed", message=type(exc).__name__)
+            protocol.send_frame(channel, protocol.encode_reply(failure))
+            return
+        ready = WorkerReady(analyzers=tuple(analyzers))
+        protocol.send_frame(channel, protocol.encode_reply(ready))
+        serve(channel, analyzers)
+
+
+def load_analyzers(plugin_modules: Sequence[str]) -> dict[str, Analyzer]:
+    """Import the analyzers and plugins, and build one instance of each."""
+    importlib.import_module("scanner.analyzers")
+    for module in plugin_modules:
+        importlib.import_module(module)
+    return {name: registry.instance(name) for name in registry.names()}
+
+
+def serve(channel: socket.socket, analyzers: Mapping[str, Analyzer]) -> None:
+    """Answer tasks one at a time until a shutdown request, EOF or a fatal failure."""
+    try:
+        while True:
+            request = pickle.loads(protocol.recv_frame(channel))  # noqa: S301 - the parent is trusted
+            if not isinstance(request, RunRequest):
+                return
+            payload = protocol.recv_frame(channel)
+            reply, fatal = execute(analyzers, request, payload)
+            del payload
+            protocol.send_frame(channel, reply)
+            if fatal:
+                return
+    except (EOFError, ConnectionError):
+        logger.debug("sandbox channel closed by the parent")
+
+
+def execute(
+    analyzers: Mapping[str, Analyzer], request: RunRequest, payload: bytes | bytearray
+) -> tuple[bytes, bool]:
+    """Run one task; return the encoded reply and whether this worker must now exit."""
+    outcome = _attempt(analyzers, request, payload)
+    if isinstance(outcome, bytes):
+        return outcome, False
+    code, message = outcome
+    failure = TaskFailed(task_id=request.task_id, code=code, message=message)
+    return protocol.encode_reply(failure), code in protocol.FATAL_CODES
+
+
+def _attempt(
+    analyzers: Mapping[str, Analyzer], request: RunRequest, payload: bytes | bytearray
+) -> bytes | tuple[str, str]:
+    # NOTE: failures are returned, not encoded here, so that the frames holding the memory
+    # of a MemoryError are gone before the reply is built.
+    analyzer = analyzers.get(request.analyzer)
+    if analyzer is None:
+        return "unknown_analyzer", "KeyError"
+    try:
+        findings = _analyze(analyzer, payload)
+        return protocol.encode_reply(TaskSucceeded(task_id=request.task_id, findings=findings))
+    except MemoryError:
+        return "out_of_memory", "MemoryError"
+    except Exception as exc:
+        extra = {"analyzer": request.analyzer, "code": "analyzer_error"}
+        logger.exception("analyzer failed in the sandbox", extra=extra)
+        # SECURITY: the class name only; the text may quote hostile package content.
+        return "analyzer_error", type(exc).__name__
+
+
+def _analyze(analyzer: Analyzer, payload: bytes | bytearray) -> list[Finding]:
+    package = pickle.loads(payload)  # noqa: S301 - the parent is trusted
+    if not isinstance(package, SkillPackage):
+        raise TypeError("the payload is not a SkillPackage")
+    return analyzer.analyze(package)

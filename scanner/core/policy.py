@@ -1,0 +1,152 @@
+"""Policies: which findings are reported, which fail a skill, and rule overrides.
+
+A policy is a preset shipped in `policies/` (strict, balanced, permissive) or a
+YAML file given by path. Every file is validated by the `Policy` model: an
+unknown key or a wrong type is a `PolicyError` naming the key.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from scanner.core.errors import PolicyError
+from scanner.core.models import Finding, Severity
+
+PRESETS = ("strict", "balanced", "permissive")
+DEFAULT_POLICY = "balanced"
+MAX_POLICY_BYTES = 256 * 1024
+
+
+class InvalidManifestAction(StrEnum):
+    """What to do with a skill whose SKILL.md frontmatter is missing or broken."""
+
+    REPORT = "report"
+    REJECT = "reject"
+
+
+class Policy(BaseModel):
+    """A validated policy document."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    description: str = ""
+    fail_threshold: Severity = Field(
+        default=Severity.HIGH, description="The skill is unsafe when a finding reaches this."
+    )
+    report_threshold: Severity = Field(
+        default=Severity.LOW, description="Findings below this severity are left out."
+    )
+    invalid_manifest: InvalidManifestAction = InvalidManifestAction.REPORT
+    disabled_rules: tuple[str, ...] = Field(
+        default=(), description="Rule ids or shell-style patterns (`manifest.*`)."
+    )
+    disabled_analyzers: tuple[str, ...] = ()
+    enabled_analyzers: tuple[str, ...] = Field(
+        default=(), description="Opt-in analyzers (activated by policy) to run as well."
+    )
+    severity_overrides: dict[str, Severity] = Field(
+        default_factory=dict, description="Rule id (or pattern) to the severity to report."
+    )
+
+    def is_rule_disabled(self, rule_id: str) -> bool:
+        """Return True when a disabled pattern matches the rule id."""
+        return any(fnmatch.fnmatchcase(rule_id, pattern) for pattern in self.disabled_rules)
+
+    def override_for(self, rule_id: str) -> Severity | None:
+        """Return the overriding severity for a rule: an exact id wins over a pattern."""
+        if rule_id in self.severity_overrides:
+            return self.severity_overrides[rule_id]
+        for pattern, severity in self.severity_overrides.items():
+            if fnmatch.fnmatchcase(rule_id, pattern):
+                return severity
+        return None
+
+    def apply(self, findings: list[Finding]) -> list[Finding]:
+        """Drop disabled and below-threshold findings and apply severity overrides."""
+        kept: list[Finding] = []
+        for finding in findings:
+            if self.is_rule_disabled(finding.rule_id):
+                continue
+            override = self.override_for(finding.rule_id)
+            if override is not None and override != finding.severity:
+                finding = finding.model_copy(update={"severity": override})
+            if finding.severity.rank >= self.report_threshold.rank:
+                kept.append(finding)
+        return kept
+
+    def fails(self, findings: list[Finding]) -> bool:
+        """Return True when any finding reaches the fail threshold."""
+        return any(f.severity.rank >= self.fail_threshold.rank for f in findings)
+
+    def digest(self) -> str:
+        """Return a short hash of the policy's content, for logs and reports."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+
+
+def policies_dir() -> Path:
+    """Return the folder of the shipped presets (installed wheel or source tree)."""
+    installed = Path(__file__).resolve().parents[1] / "_data" / "policies"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parents[2] / "policies"
+
+
+def parse_policy(text: str, *, source: str) -> Policy:
+    """Validate policy YAML text; errors name the key, never echo values."""
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise PolicyError(f"policy {source} is not valid YAML{where}") from exc
+    if not isinstance(data, dict):
+        raise PolicyError(f"policy {source} must be a YAML mapping of policy keys")
+    try:
+        return Policy.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise PolicyError(f"policy {source}: {_describe(exc)}") from exc
+
+
+def _describe(exc: pydantic.ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        key = ".".join(str(p) for p in error["loc"]) or "(root)"
+        reason = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        parts.append(f"key '{key}': {reason}")
+    return "; ".join(parts)
+
+
+@cache
+def preset(name: str) -> Policy:
+    """Return a shipped preset by name."""
+    if name not in PRESETS:
+        raise PolicyError(f"unknown policy preset {name!r}; use one of {', '.join(PRESETS)}")
+    path = policies_dir() / f"{name}.yaml"
+    return parse_policy(path.read_text(encoding="utf-8"), source=f"preset '{name}'")
+
+
+def load_policy_file(path: Path) -> Policy:
+    """Read and validate a policy file the caller has already confined and resolved."""
+    if path.suffix.lower() not in {".yaml", ".yml"}:
+        raise PolicyError("a policy path must name a .yaml or .yml file")
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_POLICY_BYTES + 1)
+    except OSError as exc:
+        raise PolicyError("the policy file cannot be read (missing or not a file)") from exc
+    if len(raw) > MAX_POLICY_BYTES:
+        raise PolicyError(f"the policy file is larger than {MAX_POLICY_BYTES // 1024} KiB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError("the policy file is not UTF-8 text") from exc
+    return parse_policy(text, source=f"file '{path.name}'")

@@ -1,0 +1,126 @@
+"""Build the aiohttp application and run it."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from scanner.batch.runner import BatchRunner
+from scanner.batch.store import MemoryJobStore
+from scanner.engine import Engine
+from scanner.server import handlers
+from scanner.server.keys import BATCH_KEY, ENGINE_KEY, SETTINGS_KEY, STORE_KEY
+from scanner.server.middlewares import error_middleware, headers_middleware
+from scanner.server.openapi import ASSETS, REDOC_PAGE, SWAGGER_INIT, SWAGGER_PAGE, openapi_document
+from scanner.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+async def _openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())
+
+
+async def _swagger(request: web.Request) -> web.Response:
+    return web.Response(text=SWAGGER_PAGE, content_type="text/html")
+
+
+async def _swagger_init(request: web.Request) -> web.Response:
+    return web.Response(text=SWAGGER_INIT, content_type="application/javascript")
+
+
+async def _redoc(request: web.Request) -> web.Response:
+    return web.Response(text=REDOC_PAGE, content_type="text/html")
+
+
+async def _asset(request: web.Request) -> web.StreamResponse:
+    entry = ASSETS.get(request.match_info["name"])
+    if entry is None:
+        raise web.HTTPNotFound
+    package, parts, content_type = entry
+    path = handlers.static_path(package, *parts)
+    response = web.FileResponse(path, headers={"Content-Type": content_type})
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def add_routes(app: web.Application) -> None:
+    """Register every endpoint of the API on an application."""
+    app.router.add_get("/", handlers.index)
+    app.router.add_get("/health", handlers.health)
+    app.router.add_get("/analyzers", handlers.analyzers)
+    app.router.add_post("/scan", handlers.scan)
+    app.router.add_post("/scan-upload", handlers.scan_upload)
+    app.router.add_post("/scan-batch", handlers.scan_batch)
+    app.router.add_get("/scan-batch/{scan_id}", handlers.batch_status)
+    app.router.add_get("/openapi.json", _openapi)
+    app.router.add_get("/docs", _swagger)
+    app.router.add_get("/docs/swagger-init.js", _swagger_init)
+    app.router.add_get("/docs/assets/{name}", _asset)
+    app.router.add_get("/redoc", _redoc)
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    engine = app[ENGINE_KEY]
+    await engine.start()
+    logger.info("sandbox started", extra={"status": "up"})
+    try:
+        yield
+    finally:
+        await app[BATCH_KEY].close()
+        await engine.close()
+        logger.info("sandbox stopped", extra={"status": "down"})
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    """Build the application; the sandbox starts and stops with it."""
+    settings = settings or Settings()
+    app = web.Application(
+        middlewares=[error_middleware, headers_middleware],
+        client_max_size=settings.max_json_body_bytes,
+    )
+    engine = Engine(settings)
+    store = MemoryJobStore(settings.batch_max_jobs, settings.batch_ttl_seconds)
+    app[SETTINGS_KEY] = settings
+    app[ENGINE_KEY] = engine
+    app[STORE_KEY] = store
+    app[BATCH_KEY] = BatchRunner(engine, store, settings.batch_concurrency)
+    app.cleanup_ctx.append(_lifecycle)
+    add_routes(app)
+    return app
+
+
+def run_server(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> None:
+    """Serve the API until interrupted; with `reload`, restart on code changes."""
+    if reload:
+        _run_with_reload(host, port)
+        return
+    settings = Settings(host=host, port=port)
+    web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None)
+
+
+def _serve_child(host: str, port: int) -> None:
+    from scanner import logs
+
+    logs.configure(json_lines=True)
+    run_server(host, port, reload=False)
+
+
+def _run_with_reload(host: str, port: int) -> None:
+    try:
+        import watchfiles
+    except ImportError:
+        sys.exit("--reload needs the development extra: pip install 'skill-scanner[dev]'")
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    watchfiles.run_process(
+        root / "scanner",
+        root / "sandbox",
+        root / "policies",
+        target=_serve_child,
+        args=(host, port),
+    )

@@ -1,0 +1,86 @@
+"""Middlewares: every error leaves as JSON, and a few security headers."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from scanner.core.errors import ScannerError, StoreFullError
+from scanner.logs import scan_id_var
+from scanner.server.schemas import ErrorDetail, ErrorResponse
+
+logger = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+}
+
+RETRY_AFTER_SECONDS = 30
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    """Return the JSON error body every failure uses."""
+    body = ErrorResponse(error=ErrorDetail(code=code, message=message, scan_id=scan_id_var.get()))
+    return web.json_response(
+        body.model_dump(mode="json"), status=status, headers=headers, dumps=_dumps
+    )
+
+
+def _dumps(value: object) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _http_message(exc: web.HTTPException) -> str:
+    if exc.status == 404:
+        return "no such endpoint; see /docs for the list"
+    if exc.status == 405:
+        return f"method not allowed here; allowed: {exc.headers.get('Allow', '')}".rstrip(": ")
+    if exc.status == 413:
+        return "the request body is larger than this endpoint accepts"
+    return exc.reason
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Render `ScannerError`, HTTP errors and crashes as JSON error bodies."""
+    try:
+        return await handler(request)
+    except ScannerError as exc:
+        headers = (
+            {"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(exc, StoreFullError) else None
+        )
+        return error_response(exc.http_status, exc.code, exc.message, headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return error_response(exc.status, code, _http_message(exc), headers)
+    except Exception:
+        logger.exception("request failed", extra={"path": request.path})
+        return error_response(500, "internal", "internal error; the server log has the details")
+
+
+@web.middleware
+async def headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Add headers that stop browsers from sniffing or framing API answers."""
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,68 @@
+"""The command line: exit codes, formats and errors, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scanner", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        check=False,
+    )
+
+
+def test_unsafe_skill_exits_1_with_json_report(corpus_copy: Path):
+    proc = run_cli("scan", str(corpus_copy / "scheduler-stress-test"), "--format", "json")
+
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1
+    assert report["is_safe"] is False
+    assert report["skill_name"] == "scheduler-stress-test"
+    assert any(f["file_path"] == "scripts/stress.sh" for f in report["findings"])
+
+
+def test_safe_skill_exits_0_with_table(corpus_copy: Path):
+    proc = run_cli("scan", str(corpus_copy / "git-churn-report"))
+
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("git-churn-report: SAFE (policy balanced")
+
+
+def test_missing_folder_exits_2_with_message(tmp_path: Path):
+    proc = run_cli("scan", str(tmp_path / "nope"))
+
+    assert proc.returncode == 2
+    assert "is not a folder" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_unknown_policy_exits_2(corpus_copy: Path):
+    proc = run_cli("scan", str(corpus_copy / "git-churn-report"), "--policy", "paranoid")
+
+    assert proc.returncode == 2
+    assert "unknown policy" in proc.stderr
+
+
+def test_scan_all_reports_each_skill(corpus_copy: Path):
+    proc = run_cli("scan-all", str(corpus_copy), "--format", "json")
+
+    reports = json.loads(proc.stdout)
+    assert proc.returncode == 1
+    assert len(reports) == len(list(corpus_copy.iterdir()))
+
+
+def test_bad_arguments_exit_2():
+    proc = run_cli("scan")
+
+    assert proc.returncode == 2
+    assert "usage" in proc.stderr
