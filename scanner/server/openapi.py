@@ -188,7 +188,7 @@ SWAGGER_PAGE = """<!doctype html>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script src="/docs/assets/swagger-init.js"></script>
+<script src="/docs/swagger-init.js"></script>
 </body></html>
 """
 

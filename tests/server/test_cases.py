@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import tempfile
@@ -111,7 +112,7 @@ async def test_archive_case(case_id, make_client, settings_factory):
     data = aiohttp.FormData()
     data.add_field(
         "file",
-        Path(case["path"]).read_bytes(),
+        io.BytesIO(Path(case["path"]).read_bytes()),
         filename="skill.zip",
         content_type="application/zip",
     )

@@ -10,6 +10,16 @@ import pytest
 PLUGIN = "tests.sandbox.faulty_analyzers"
 
 
+async def wait_for_workers(client, count: int, seconds: float = 10.0) -> bool:
+    """Poll /health until the sandbox has replaced its workers."""
+    for _ in range(int(seconds / 0.05)):
+        health = await (await client.get("/health")).json()
+        if health["sandbox"]["workers_alive"] == count:
+            return health["status"] == "ok"
+        await asyncio.sleep(0.05)
+    return False
+
+
 @pytest.fixture
 def policy_for(tmp_path: Path):
     def write(analyzer: str) -> str:
@@ -59,8 +69,7 @@ async def test_faulty_analyzer_fails_only_its_scan(
         assert other["is_safe"] is True
     after = await (await client.post("/scan", json=normal)).json()
     assert after["analyzers_failed"] == []
-    health = await (await client.get("/health")).json()
-    assert health["sandbox"]["workers_alive"] == 2
+    assert await wait_for_workers(client, 2)
 
 
 async def test_health_answers_while_workers_are_busy(make_client, corpus_copy: Path, policy_for):

@@ -24,7 +24,7 @@ def form(data: bytes, **fields: str) -> aiohttp.FormData:
     body = aiohttp.FormData()
     for name, value in fields.items():
         body.add_field(name, value)
-    body.add_field("file", data, filename="skill.zip", content_type="application/zip")
+    body.add_field("file", io.BytesIO(data), filename="skill.zip", content_type="application/zip")
     return body
 
 
