@@ -1,0 +1,434 @@
+"""Markdown structure for the analyzers: regions, blocks, sections and the context of a hit.
+
+A `MarkdownDoc` splits a document into regions (`code`: fenced and indented blocks and
+inline code spans; `comment`: HTML comments outside code; `prose`: the rest) and keeps a
+masked copy of the text per set of regions, with everything else replaced by spaces, so
+that offsets and line numbers stay those of the file. It also splits the prose into
+blocks (paragraphs, list items, quotes, table rows) under their section heading, which
+is what `MarkdownDoc.context` reads to tell an instruction from a quoted example.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+_HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
+_QUOTE = re.compile(r"^\s*>")
+_TABLE_ROW = re.compile(r"^\s*\|")
+_INDENTED = re.compile(r"^(?: {4}|\t)")
+_INLINE_START = re.compile(r"`+|<!--")
+_BLANK_GAP = re.compile(r"\n[ \t]*\n")
+_NOT_NEWLINE = re.compile(r"[^\n]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”)*_]*\s+(?=[\"'“(*_`]*[A-Z0-9])")
+_QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|“[^”]{1,300}”|`[^`]{1,300}`")
+
+# NOTE: cues are read with quoted text and code spans removed, so a quoted phrase such
+# as "do not tell the user" in a list of examples never counts as a cue.
+_ESCALATORS = re.compile(
+    r"\bwithout\s+(?:first\s+)?(?:asking|confirm\w*|permission|prompting|approval|consent"
+    r"|telling|informing|notifying|review\w*|checking\s+with)"
+    r"|\b(?:do\s+not|don'?t|never|no\s+need\s+to)\s+(?:ask|tell|inform|notify|mention|confirm"
+    r"|wait\s+for|show|reveal|prompt|bother|check\s+with)"
+    r"|\b(?:silently|quietly|secretly|covertly|discreetly)\b"
+    r"|\bin\s+the\s+background\b"
+    r"|\bbefore\s+(?:first\s+use|anything\s+else|you\s+(?:respond|reply|answer))"
+    r"|\b(?:always|must|mandatory|required\s+to)\s+(?:run|execute|install)\b"
+    r"|\bauto(?:matically)?[- ](?:run|execute|approve)",
+    re.IGNORECASE,
+)
+_NEGATIONS = re.compile(
+    r"\b(?:never|do\s+not|don'?t|must\s+not|should\s+not|shouldn'?t|cannot|can'?t|won'?t"
+    r"|we\s+do\s+not|refuse\s+to)\s+(?:\w+\s+){0,2}?(?:run|execute|pipe|paste|type|use|follow"
+    r"|obey|do|install|download|delete|remove|send|upload|post|copy|share|add|write|edit"
+    r"|modify|put|store|commit|act|trust|click|open|include|read|touch|call|eval)"
+    r"|\bnot\s+even\b|\bavoid(?:s|ing)?\b|\binstead\s+of\b|\banti-?pattern"
+    r"|\b(?:is|are|looks?)\s+(?:dangerous|unsafe|malicious|suspicious|insecure|risky)"
+    r"|\b(?:red\s+flags?|warning\s+signs?|attackers?|malware|do\s+not\s+follow|treat\s+as\s+data)\b"
+    r"|\bexamples?\s+of\s+(?:what|attacks?|malicious|injection)",
+    re.IGNORECASE,
+)
+# Headings that present what follows as things not to do, or to look for.
+_EXAMPLE_HEADING = re.compile(
+    r"\b(?:indicators?|look\s+(?:out\s+)?for|watch\s+for|check\s+for|what\s+to\s+(?:flag|report)"
+    r"|do\s+not\s+(?:follow|run|use|do)|don'?ts?|never|avoid|bad|pitfalls|mistakes|forbidden"
+    r"|prohibited|not\s+allowed|test\s+cases?|red\s+team\w*|threat\s+model\w*|warning\s+signs?)\b",
+    re.IGNORECASE,
+)
+# Words of security education: a quoted or fenced hit framed by them is an example.
+_EDUCATION = re.compile(
+    r"\b(?:malicious|attack(?:s|er|ers)?|injections?|jailbreaks?|suspicious|phishing|payloads?"
+    r"|exploits?|adversarial|red\s+flags?|detect\w*|recogni[sz]\w*|warning\s+signs?|threats?"
+    r"|dangerous|unsafe|insecure|vulnerab\w*|anti-?patterns?|bad\s+(?:example|practice)s?"
+    r"|examples?\s+of|manipulat\w*|social\s+engineering|scams?)\b",
+    re.IGNORECASE,
+)
+_EMPHASIS = re.compile(r"[*_~]+")
+
+
+class Region(StrEnum):
+    """Parts of a Markdown document a rule can target."""
+
+    CODE = "code"
+    PROSE = "prose"
+    COMMENT = "comment"
+    ANY = "any"
+
+
+class Verdict(StrEnum):
+    """What the surroundings of a hit say about it."""
+
+    PLAIN = "plain"
+    ESCALATED = "escalated"
+    NEGATED = "negated"
+    EXAMPLE = "example"
+
+
+@dataclass(frozen=True)
+class Block:
+    """A unit of Markdown: a paragraph, list item, quote, table row, heading or code block."""
+
+    start: int
+    end: int
+    kind: str
+    section: int
+    lead_in: int | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    """The text under one heading, up to the next heading."""
+
+    title: str
+    start: int
+    end: int
+    level: int = 1
+
+
+@dataclass
+class _Builder:
+    """Parser state carried from line to line."""
+
+    open_block: tuple[int, str] | None = None
+    last_line_kind: str = ""
+    last_block_kind: str = ""
+
+
+class MarkdownDoc:
+    """A parsed Markdown document; offsets are those of the text it was built from."""
+
+    def __init__(self, text: str, *, skip: tuple[int, int] = (0, 0)) -> None:
+        """Parse `text`; the characters of the `skip` span (frontmatter) are ignored."""
+        self.text = text
+        self._skip = skip
+        self.blocks: list[Block] = []
+        self.sections: list[Section] = []
+        self._code: list[tuple[int, int]] = []
+        self._comments: list[tuple[int, int]] = []
+        self._parse_lines()
+        self._parse_inline()
+        self._block_starts = [block.start for block in self.blocks]
+        self._masks: dict[frozenset[Region], str] = {}
+
+    def mask(self, regions: frozenset[Region]) -> str:
+        """Return the text with everything outside `regions` replaced by spaces."""
+        cached = self._masks.get(regions)
+        if cached is None:
+            cached = self._build_mask(regions)
+            self._masks[regions] = cached
+        return cached
+
+    def _build_mask(self, regions: frozenset[Region]) -> str:
+        blank = [self._skip]
+        if Region.ANY in regions:
+            return _blank_out(self.text, blank)
+        code, comments = self._code, self._comments
+        if Region.PROSE in regions:
+            drop = [*blank, *([] if Region.CODE in regions else code)]
+            drop += [] if Region.COMMENT in regions else comments
+            return _blank_out(self.text, drop)
+        keep = [*(code if Region.CODE in regions else [])]
+        keep += comments if Region.COMMENT in regions else []
+        return _keep_only(self.text, keep, self._skip)
+
+    def block_at(self, offset: int) -> Block | None:
+        """Return the block holding `offset`, if any."""
+        index = _index_before(self._block_starts, offset)
+        if index < 0:
+            return None
+        block = self.blocks[index]
+        return block if offset < max(block.end, block.start + 1) else None
+
+    def section_titles(self, offset: int) -> list[str]:
+        """Return the headings above `offset`: its own section's first, then its parents'."""
+        titles: list[str] = []
+        level = 7
+        for section in reversed(self.sections):
+            if section.start <= offset and section.level < level:
+                titles.append(section.title)
+                level = section.level
+        return titles
+
+    def in_code(self, offset: int) -> bool:
+        """Return True when `offset` lies in a code block or an inline code span."""
+        return any(start <= offset < end for start, end in self._code)
+
+    def in_comment(self, offset: int) -> bool:
+        """Return True when `offset` lies in an HTML comment."""
+        return any(start <= offset < end for start, end in self._comments)
+
+    def section_span(self, offset: int) -> tuple[int, int]:
+        """Return the offsets of the section holding `offset` (the whole text if none)."""
+        for section in reversed(self.sections):
+            if section.start <= offset:
+                return section.start, section.end
+        end = self.sections[0].start if self.sections else len(self.text)
+        return 0, end
+
+    def context(self, start: int, end: int) -> Verdict:
+        """Tell whether a hit is an instruction, an escalated one, negated or an example."""
+        block = self.block_at(start)
+        if block is None:
+            return Verdict.PLAIN
+        window, quoted = self._window(block, start, end)
+        plain = _strip_quotes(window)
+        if _ESCALATORS.search(plain):
+            return Verdict.ESCALATED
+        titles = " / ".join(self.section_titles(start))
+        framed = _EXAMPLE_HEADING.search(titles) or _EDUCATION.search(titles)
+        if quoted and (framed or _EDUCATION.search(window)):
+            return Verdict.EXAMPLE
+        if _NEGATIONS.search(plain):
+            return Verdict.NEGATED
+        return Verdict.PLAIN
+
+    def _window(self, block: Block, start: int, end: int) -> tuple[str, bool]:
+        """Return the text that frames a hit, and whether the hit is quoted or code."""
+        if block.kind == "code":
+            lead = self.blocks[block.lead_in] if block.lead_in is not None else None
+            text = self.text[lead.start : lead.end] if lead is not None else ""
+            return _EMPHASIS.sub("", text), True
+        text = self.text[block.start : block.end]
+        rel_start, rel_end = start - block.start, min(end, block.end) - block.start
+        quoted = block.kind == "quote" or self.in_code(start) or _inside_quotes(text, rel_start)
+        # NOTE: the hit itself is blanked, so "do not tell the user" is not its own cue.
+        text = text[:rel_start] + " " * (rel_end - rel_start) + text[rel_end:]
+        return _EMPHASIS.sub("", _sentences_around(text, rel_start, rel_end)), quoted
+
+    def _parse_lines(self) -> None:
+        builder = _Builder()
+        fence: tuple[str, int, int] | None = None
+        offset = 0
+        for line in self.text.split("\n"):
+            line_end = offset + len(line)
+            if self._skip[0] <= offset < self._skip[1]:
+                offset = line_end + 1
+                continue
+            fence = self._step(builder, line, offset, line_end, fence)
+            offset = line_end + 1
+        self._close(builder, len(self.text))
+        if fence is not None:
+            self._add_code(builder, fence[2], len(self.text))
+        self._finish_sections()
+
+    def _step(
+        self,
+        builder: _Builder,
+        line: str,
+        offset: int,
+        line_end: int,
+        fence: tuple[str, int, int] | None,
+    ) -> tuple[str, int, int] | None:
+        """Consume one line; return the open fence (char, length, start) if any."""
+        match = _FENCE.match(line)
+        if fence is not None:
+            if match is not None and _closes(match, line, fence):
+                self._add_code(builder, fence[2], line_end)
+                return None
+            return fence
+        if match is not None:
+            self._close(builder, offset)
+            return match.group(1)[0], len(match.group(1)), offset
+        self._prose_line(builder, line, offset, line_end)
+        return None
+
+    def _prose_line(self, builder: _Builder, line: str, offset: int, line_end: int) -> None:
+        if not line.strip():
+            self._close(builder, offset)
+            builder.last_line_kind = "blank"
+            return
+        heading = _HEADING.match(line)
+        if heading is not None:
+            self._close(builder, offset)
+            level = len(heading.group(1))
+            self.sections.append(Section(heading.group(2), offset, len(self.text), level))
+            self._add_block(builder, Block(offset, line_end, "heading", len(self.sections) - 1))
+            return
+        starts_code = builder.open_block is None and builder.last_line_kind in ("blank", "code")
+        if starts_code and _INDENTED.match(line) and builder.last_block_kind != "item":
+            self._add_code(builder, offset, line_end)
+            return
+        kind = _line_kind(line)
+        if kind != "para" or builder.open_block is None:
+            self._close(builder, offset)
+            builder.open_block = (offset, kind)
+        builder.last_line_kind = kind
+
+    def _close(self, builder: _Builder, end: int) -> None:
+        if builder.open_block is None:
+            return
+        start, kind = builder.open_block
+        builder.open_block = None
+        self._add_block(builder, Block(start, max(start, end - 1), kind, len(self.sections) - 1))
+
+    def _add_block(self, builder: _Builder, block: Block) -> None:
+        self.blocks.append(block)
+        builder.last_block_kind = block.kind
+
+    def _add_code(self, builder: _Builder, start: int, end: int) -> None:
+        self._close(builder, start)
+        last = self.blocks[-1] if self.blocks else None
+        if last is not None and last.kind == "code" and not self.text[last.end : start].strip():
+            # NOTE: consecutive indented lines form one code block.
+            self.blocks[-1] = Block(last.start, end, "code", last.section, last.lead_in)
+            self._code[-1] = (last.start, end)
+            builder.last_line_kind = "code"
+            return
+        lead = _lead_in(self.blocks, self.text, start)
+        self.blocks.append(Block(start, end, "code", len(self.sections) - 1, lead))
+        self._code.append((start, end))
+        builder.last_line_kind = "code"
+
+    def _finish_sections(self) -> None:
+        for index, section in enumerate(self.sections[:-1]):
+            following = self.sections[index + 1]
+            self.sections[index] = Section(
+                section.title, section.start, following.start, section.level
+            )
+
+    def _parse_inline(self) -> None:
+        """Find inline code spans and HTML comments in the prose, in document order."""
+        prose = _blank_out(self.text, [self._skip, *self._code])
+        spans: list[tuple[int, int]] = []
+        pos = 0
+        while True:
+            match = _INLINE_START.search(prose, pos)
+            if match is None:
+                break
+            if match.group() == "<!--":
+                close = prose.find("-->", match.end())
+                pos = len(prose) if close < 0 else close + 3
+                self._comments.append((match.start(), pos))
+                continue
+            span_end = _code_span_end(prose, match)
+            if span_end is None:
+                pos = match.end()
+                continue
+            spans.append((match.end(), span_end - len(match.group())))
+            pos = span_end
+        self._code.extend(spans)
+        self._code.sort()
+
+
+def _closes(match: re.Match[str], line: str, fence: tuple[str, int, int]) -> bool:
+    """Return True when a fence line closes the open fence (same char, long enough)."""
+    ticks = match.group(1)
+    return ticks[0] == fence[0] and len(ticks) >= fence[1] and not line[match.end() :].strip()
+
+
+def _line_kind(line: str) -> str:
+    if _LIST_ITEM.match(line):
+        return "item"
+    if _QUOTE.match(line):
+        return "quote"
+    if _TABLE_ROW.match(line):
+        return "row"
+    return "para"
+
+
+def _lead_in(blocks: list[Block], text: str, fence_start: int) -> int | None:
+    """Return the index of the prose block that introduces a code block, if close by."""
+    for index in range(len(blocks) - 1, -1, -1):
+        block = blocks[index]
+        if block.kind == "code":
+            return None
+        if block.kind == "heading":
+            return None
+        gap = text[block.end : fence_start]
+        return index if gap.count("\n") <= 3 else None
+    return None
+
+
+def _code_span_end(text: str, opener: re.Match[str]) -> int | None:
+    """Return the end offset of the code span opened by a backtick run, or None."""
+    ticks = opener.group()
+    limit_match = _BLANK_GAP.search(text, opener.end())
+    limit = limit_match.start() if limit_match else len(text)
+    pattern = re.compile(r"(?<!`)" + ticks + r"(?!`)")
+    close = pattern.search(text, opener.end(), limit)
+    return close.end() if close is not None else None
+
+
+def _blank_out(text: str, spans: list[tuple[int, int]]) -> str:
+    """Return `text` with each span's characters (but not newlines) replaced by spaces."""
+    if not spans:
+        return text
+    parts: list[str] = []
+    pos = 0
+    for start, end in sorted(spans):
+        start = max(start, pos)
+        if end <= start:
+            continue
+        parts.append(text[pos:start])
+        parts.append(_NOT_NEWLINE.sub(" ", text[start:end]))
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _keep_only(text: str, spans: list[tuple[int, int]], skip: tuple[int, int]) -> str:
+    """Return `text` with everything outside the spans (and inside `skip`) blanked."""
+    kept = _blank_out(text, [skip]) if skip[1] > skip[0] else text
+    parts: list[str] = []
+    pos = 0
+    for start, end in sorted(spans):
+        start = max(start, pos)
+        if end <= start:
+            continue
+        parts.append(_NOT_NEWLINE.sub(" ", kept[pos:start]))
+        parts.append(kept[start:end])
+        pos = end
+    parts.append(_NOT_NEWLINE.sub(" ", kept[pos:]))
+    return "".join(parts)
+
+
+def _index_before(starts: list[int], offset: int) -> int:
+    low, high = 0, len(starts)
+    while low < high:
+        mid = (low + high) // 2
+        if starts[mid] <= offset:
+            low = mid + 1
+        else:
+            high = mid
+    return low - 1
+
+
+def _inside_quotes(text: str, offset: int) -> bool:
+    return any(m.start() <= offset < m.end() for m in _QUOTED.finditer(text))
+
+
+def _strip_quotes(text: str) -> str:
+    return _QUOTED.sub(" ", text)
+
+
+def _sentences_around(text: str, start: int, end: int) -> str:
+    """Return the sentence holding the hit and the sentence after it."""
+    bounds = [0, *(m.end() for m in _SENTENCE_END.finditer(text)), len(text)]
+    index = max(i for i, bound in enumerate(bounds[:-1]) if bound <= start)
+    last = min(len(bounds) - 1, index + 2)
+    while last < len(bounds) - 1 and bounds[last] < end:
+        last += 1
+    return text[bounds[index] : bounds[last]]

@@ -1,0 +1,922 @@
+"""Per-file Python checks on the syntax tree, used by the signatures analyzer.
+
+The pass is deliberately simple: one file, flow-insensitive name bindings, no types.
+Input taint starts at `sys.argv`, `input()`, `sys.stdin`, the result of
+`parse_args()` and web request objects, and follows assignments and the calls of the
+file's own functions. Files that do not parse return None and are left to the regex
+rules (those marked `ast_fallback`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from pydantic import JsonValue
+
+from scanner.core.models import Category, Severity
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """Metadata of a check implemented in code rather than as a YAML rule."""
+
+    id: str
+    title: str
+    category: Category
+    description: str
+    remediation: str
+
+
+@dataclass(frozen=True)
+class CodeHit:
+    """One result of a code check."""
+
+    check: CodeCheck
+    line: int
+    severity: Severity
+    detail: str
+    metadata: dict[str, JsonValue] = field(default_factory=dict)
+
+
+SHELL_INJECTION = CodeCheck(
+    "py.shell-injection",
+    "Shell command built from variable input",
+    Category.COMMAND_INJECTION,
+    "A command string assembled from variables (f-string, `+`, `%`, `.format`) runs "
+    "through a shell (`shell=True`, `os.system`, `os.popen`, `sh -c`): quotes or `;` in "
+    "the input run extra commands.",
+    "Pass an argument list without a shell: `subprocess.run([...], shell=False)`.",
+)
+DYNAMIC_EXEC = CodeCheck(
+    "py.dynamic-exec",
+    "eval, exec or compile of non-constant code",
+    Category.CODE_INJECTION,
+    "`eval`/`exec`/`compile` runs text that is not a literal; from the command line, "
+    "stdin or a file the user names, it runs anything (`__import__('os').system(...)`).",
+    "Parse instead of evaluating: `ast.literal_eval`, a real parser or a whitelist walker.",
+)
+EXEC_DECODED = CodeCheck(
+    "py.exec-decoded",
+    "Decoded data executed",
+    Category.OBFUSCATION,
+    "The code passed to `exec`/`eval` comes out of a decoder (base64, zlib, hex, "
+    "rot13, marshal, character codes, reversal): the real code is hidden from review.",
+    "Ship readable source; never execute decoded blobs.",
+)
+EXEC_REMOTE = CodeCheck(
+    "py.exec-remote",
+    "Downloaded code executed",
+    Category.REMOTE_CODE_EXECUTION,
+    "The response of a network request is executed or unpickled.",
+    "Never execute or unpickle downloaded data.",
+)
+ENV_EXFIL = CodeCheck(
+    "py.env-exfiltration",
+    "Whole environment collected in a file that sends data out",
+    Category.DATA_EXFILTRATION,
+    "The whole environment (`dict(os.environ)`, `os.environ.copy()`) is collected, "
+    "and the same file makes network requests: API keys and tokens leave the machine.",
+    "Read only the variables the skill needs, by name, and send them only to their own service.",
+)
+CREDENTIAL_FILE = CodeCheck(
+    "py.credential-file",
+    "Credential file read by the script",
+    Category.CREDENTIAL_ACCESS,
+    "The script names a credential store (SSH private keys, cloud CLI credentials, "
+    "`.netrc`, `.npmrc`, GitHub CLI hosts, browser or wallet stores). With a network "
+    "request in the same file it is high, critical when the destination is untrusted.",
+    "Let the owning tool use its credentials; never read or copy the file.",
+)
+DNS_EXFIL = CodeCheck(
+    "py.dns-exfiltration",
+    "Encoded data resolved as DNS names",
+    Category.DATA_EXFILTRATION,
+    "Host names whose leading labels are built from encoded data are resolved: DNS "
+    "tunnelling, which carries data past HTTP egress controls.",
+    "Resolve only fixed host names.",
+)
+PATH_TRAVERSAL = CodeCheck(
+    "py.path-traversal",
+    "Untrusted name joined under a base folder without containment",
+    Category.PATH_TRAVERSAL,
+    "A name from the command line or stdin is joined under a base folder and opened, "
+    "but never resolved and checked to stay inside it: `../../.bashrc` or an absolute "
+    "path escapes. Writes are high, reads medium.",
+    "Resolve the joined path and check `path.is_relative_to(base.resolve())` first.",
+)
+TAR_EXTRACT = CodeCheck(
+    "py.tar-extract",
+    "Tar archive extracted without a filter",
+    Category.PATH_TRAVERSAL,
+    "`TarFile.extractall()` without `filter=` writes members with `..`, absolute paths "
+    "or links wherever they point.",
+    "Pass `filter='data'` (Python 3.12+) or check each member's resolved path.",
+)
+DESERIALIZATION = CodeCheck(
+    "py.unsafe-deserialization",
+    "Untrusted data deserialized",
+    Category.CODE_INJECTION,
+    "Pickle, marshal, dill, joblib, `yaml.load` with a full loader, `torch.load` and "
+    "`numpy.load(allow_pickle=True)` run code while loading. From the network it is "
+    "critical, from program input high, from an unknown source low.",
+    "Load data formats that cannot carry code (JSON, `yaml.safe_load`, safetensors).",
+)
+SECRET_TO_FOREIGN_HOST = CodeCheck(
+    "py.secret-to-foreign-host",
+    "Secret environment variable sent to another service",
+    Category.DATA_EXFILTRATION,
+    "A token, key or password read from the environment goes into a request to a host "
+    "that does not belong to the service the variable is named after (a GitHub token to "
+    "a host other than GitHub). Untrusted destinations are critical.",
+    "Send each credential only to the service that issued it.",
+)
+CHECKS = (
+    SECRET_TO_FOREIGN_HOST,
+    SHELL_INJECTION,
+    DESERIALIZATION,
+    DYNAMIC_EXEC,
+    EXEC_DECODED,
+    EXEC_REMOTE,
+    ENV_EXFIL,
+    CREDENTIAL_FILE,
+    DNS_EXFIL,
+    PATH_TRAVERSAL,
+    TAR_EXTRACT,
+)
+
+_SUBPROCESS_SHELL = frozenset({"run", "call", "Popen", "check_output", "check_call"})
+_ALWAYS_SHELL = frozenset(
+    {"os.system", "os.popen", "subprocess.getoutput", "subprocess.getstatusoutput",
+     "commands.getoutput", "asyncio.create_subprocess_shell", "popen2.popen2"}
+)  # fmt: skip
+_EXEC_NAMES = frozenset({"eval", "exec", "compile", "builtins.eval", "builtins.exec"})
+_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "/bin/sh", "/bin/bash", "/usr/bin/bash"})
+_DECODERS = frozenset(
+    {"b64decode", "b32decode", "b85decode", "a85decode", "b16decode", "urlsafe_b64decode",
+     "standard_b64decode", "decodebytes", "decompress", "unhexlify", "a2b_hex",
+     "a2b_base64", "fromhex", "loads", "chr", "translate"}
+)  # fmt: skip
+_CODEC_NAMES = frozenset({"rot13", "rot_13", "rot-13", "hex", "base64", "zlib", "bz2"})
+_NETWORK_MODULES = frozenset(
+    {"requests", "httpx", "urllib", "urllib3", "http", "socket", "aiohttp", "smtplib",
+     "ftplib", "websocket", "websockets", "paramiko", "pycurl", "telnetlib"}
+)  # fmt: skip
+_NETWORK_CALLS = frozenset(
+    {"get", "post", "put", "patch", "request", "urlopen", "Request", "HTTPConnection",
+     "HTTPSConnection", "connect", "sendall", "send", "sendto", "create_connection",
+     "SMTP", "SMTP_SSL", "FTP", "ClientSession", "stream"}
+)  # fmt: skip
+_ALWAYS_NETWORK = frozenset({"urlopen", "sendall", "sendto", "create_connection"})
+_PICKLE_LOADERS = frozenset(
+    {"pickle.load", "pickle.loads", "cPickle.load", "cPickle.loads", "dill.load", "dill.loads",
+     "joblib.load", "marshal.load", "marshal.loads", "shelve.open", "jsonpickle.decode",
+     "pandas.read_pickle", "pd.read_pickle", "cloudpickle.loads", "cloudpickle.load"}
+)  # fmt: skip
+_REQUEST_CALLS = frozenset(
+    {"get", "post", "put", "patch", "delete", "request", "urlopen", "Request", "stream"}
+)
+_SECRET_NAME = re.compile(
+    r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_KEY|CREDENTIAL|COOKIE", re.I
+)
+_GENERIC_PREFIXES = frozenset({"api", "secret", "token", "access", "auth", "app", "my", "user"})
+_VENDOR_ALIASES = {"aws": "amazonaws", "gh": "github", "hf": "huggingface", "gcp": "google"}
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://([^/:?#\s\"']+)[^\s\"']*", re.I)
+_RAW_READERS = frozenset({"open", "Path", "read_text", "read_bytes", "readFile"})
+_DOTENV_PATH = re.compile(r"(?:^|[/\\])\.env(?:\.(?:local|production|prod|development))?$")
+_SOCKET_READS = frozenset({"recv", "recvfrom", "recv_into", "recvmsg"})
+_REQUEST_ATTRIBUTES = frozenset({"self.path", "self.headers"})
+_FETCH_CALLS = frozenset({"get", "post", "urlopen", "request", "stream"})
+_RESOLVERS = frozenset({"gethostbyname", "gethostbyname_ex", "getaddrinfo", "resolve", "query"})
+_ENCODERS = frozenset(
+    {"hexlify", "b64encode", "b32encode", "b16encode", "urlsafe_b64encode", "hex", "b2a_hex"}
+)
+_SANITIZERS = frozenset({"basename", "secure_filename", "int", "float", "slugify", "quote"})
+_CONTAINMENT = frozenset({"is_relative_to", "relative_to", "commonpath", "commonprefix"})
+_WRITE_METHODS = frozenset(
+    {"write_text", "write_bytes", "mkdir", "touch", "unlink", "rename", "replace", "rmdir",
+     "symlink_to", "hardlink_to"}
+)  # fmt: skip
+_READ_METHODS = frozenset({"read_text", "read_bytes", "open", "iterdir", "glob"})
+_WRITE_FUNCS = frozenset(
+    {"shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.move", "shutil.rmtree",
+     "os.remove", "os.unlink", "os.rename", "os.makedirs", "os.mkdir"}
+)  # fmt: skip
+_LOCAL_SUFFIX = re.compile(r"\.(?:local|internal|lan|localhost|home\.arpa)\.?$")
+_DOMAIN_TAIL = re.compile(r"\.[a-z0-9-]+\.[a-z]{2,}\.?$|\.[a-z]{2,}\.?$", re.IGNORECASE)
+
+
+def dotted(node: ast.AST) -> str:
+    """Return `a.b.c` for a name or attribute chain, '' for anything else."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return ""
+
+
+def call_name(node: ast.Call) -> str:
+    """Return the last component of the called name (`post` for `requests.post`)."""
+    func = node.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return ""
+
+
+def is_constant_text(node: ast.AST) -> bool:
+    """Return True for a string or bytes literal (or an f-string without fields)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str | bytes)
+    if isinstance(node, ast.JoinedStr):
+        return all(isinstance(part, ast.Constant) for part in node.values)
+    return False
+
+
+def is_interpolated(node: ast.AST) -> bool:
+    """Return True when a string is built from parts at run time."""
+    if isinstance(node, ast.JoinedStr):
+        return any(isinstance(part, ast.FormattedValue) for part in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Mod):
+        return not (is_constant_text(node.left) and is_constant_text(node.right))
+    return isinstance(node, ast.Call) and call_name(node) in ("format", "join")
+
+
+class Bindings:
+    """Every value each name is assigned anywhere in the module (flow-insensitive)."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.values: dict[str, list[ast.AST]] = {}
+        for node in ast.walk(tree):
+            for target, value in _assignments(node):
+                for name in _target_names(target):
+                    self.values.setdefault(name, []).append(value)
+
+    def expand(self, node: ast.AST, depth: int = 3) -> Iterator[ast.AST]:
+        """Yield `node` and, for names, the values they were bound to, recursively."""
+        yield node
+        if depth <= 0:
+            return
+        for child in ast.walk(node):
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
+                for value in self.values.get(child.id, ()):
+                    yield from self.expand(value, depth - 1)
+
+
+def _assignments(node: ast.AST) -> Iterator[tuple[ast.AST, ast.AST]]:
+    if isinstance(node, ast.Assign):
+        for target in node.targets:
+            yield target, node.value
+    elif isinstance(node, ast.AnnAssign | ast.AugAssign | ast.NamedExpr) and node.value:
+        yield node.target, node.value
+    elif isinstance(node, ast.For | ast.comprehension):
+        yield node.target, node.iter
+    elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+        yield node.optional_vars, node.context_expr
+
+
+def _target_names(target: ast.AST) -> Iterator[str]:
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, ast.Subscript):
+        # NOTE: `headers["Authorization"] = token` binds the token to `headers`.
+        yield from _target_names(target.value)
+    elif isinstance(target, ast.Tuple | ast.List):
+        for item in target.elts:
+            yield from _target_names(item)
+
+
+@dataclass
+class PythonFacts:
+    """What the whole file does that changes how its findings are judged."""
+
+    network: bool = False
+    untrusted_dest: bool = False
+    encodes: bool = False
+    resolves: bool = False
+    strings: list[tuple[str, int]] = field(default_factory=list)
+
+
+class PythonChecker:
+    """Run every code check on one Python file."""
+
+    def __init__(self, credential_paths: re.Pattern[str], untrusted: re.Pattern[str]) -> None:
+        """Keep the credential-path and untrusted-destination patterns of the rule packs."""
+        self._credentials = credential_paths
+        self._untrusted = untrusted
+
+    def check(self, text: str) -> tuple[list[CodeHit], PythonFacts] | None:
+        """Return the hits and facts of a file, or None when it does not parse."""
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        facts = self._facts(tree)
+        context = _Context(tree, Bindings(tree), facts, self._untrusted)
+        hits: list[CodeHit] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                hits.extend(self._call_hits(context, node))
+        hits.extend(self._credential_hits(facts))
+        hits.extend(self._dotenv_hits(tree, facts))
+        hits.extend(_env_dump_hits(context))
+        hits.extend(_traversal_hits(context))
+        hits.extend(_secret_env_hits(context))
+        return _dedupe(hits), facts
+
+    def _facts(self, tree: ast.Module) -> PythonFacts:
+        facts = PythonFacts()
+        roots = _network_roots(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                facts.strings.append((node.value, getattr(node, "lineno", 1)))
+                facts.untrusted_dest |= bool(self._untrusted.search(node.value))
+            elif isinstance(node, ast.Call):
+                name = call_name(node)
+                facts.network |= _is_network_call(node, roots)
+                facts.encodes |= name in _ENCODERS
+                facts.resolves |= name in _RESOLVERS
+        return facts
+
+    def _call_hits(self, context: _Context, node: ast.Call) -> Iterator[CodeHit]:
+        yield from _shell_hits(context, node)
+        yield from _exec_hits(context, node)
+        yield from _dns_hits(context, node)
+        yield from _tar_hits(context, node)
+        yield from _deserialization_hits(context, node)
+
+    def _dotenv_hits(self, tree: ast.Module, facts: PythonFacts) -> Iterator[CodeHit]:
+        """Report `.env` read raw in a file that also sends data (python-dotenv is fine)."""
+        if not facts.network:
+            return
+        severity = Severity.CRITICAL if facts.untrusted_dest else Severity.HIGH
+        detail = "reads the `.env` file raw and the file makes network requests"
+        for node in ast.walk(tree):
+            if _is_raw_dotenv_read(node):
+                yield CodeHit(CREDENTIAL_FILE, getattr(node, "lineno", 1), severity, detail)
+
+    def _credential_hits(self, facts: PythonFacts) -> Iterator[CodeHit]:
+        for value, line in facts.strings:
+            if len(value) > 300 or not self._credentials.search(value):
+                continue
+            severity = Severity.MEDIUM
+            if facts.network:
+                severity = Severity.CRITICAL if facts.untrusted_dest else Severity.HIGH
+            detail = "names a credential store" + (
+                " and the file makes network requests" if facts.network else ""
+            )
+            yield CodeHit(CREDENTIAL_FILE, line, severity, detail, {"network": facts.network})
+
+
+@dataclass
+class _Context:
+    tree: ast.Module
+    bindings: Bindings
+    facts: PythonFacts
+    untrusted: re.Pattern[str]
+    _taint: _Taint | None = None
+
+    @property
+    def taint(self) -> _Taint:
+        if self._taint is None:
+            self._taint = _Taint(self.tree, self.bindings)
+        return self._taint
+
+
+def _network_roots(tree: ast.Module) -> set[str]:
+    """Return the names that refer to network modules or to objects made by them."""
+    roots = _imported_names(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(
+                a.asname or a.name.split(".")[0]
+                for a in node.names
+                if a.name.split(".")[0] in _NETWORK_MODULES
+            )
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+            continue
+        if dotted(node.value.func).split(".")[0] in roots:
+            roots.update(n for t in node.targets for n in _target_names(t))
+    return roots
+
+
+def _imported_names(tree: ast.Module) -> set[str]:
+    """Return names imported from network modules (`from requests import post`)."""
+    return {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and node.module
+        and node.module.split(".")[0] in _NETWORK_MODULES
+        for alias in node.names
+    }
+
+
+def _is_network_call(node: ast.Call, roots: set[str]) -> bool:
+    name = call_name(node)
+    if name not in _NETWORK_CALLS:
+        return False
+    return dotted(node.func).split(".")[0] in roots or name in _ALWAYS_NETWORK
+
+
+def _shell_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit]:
+    command = _shell_command(node)
+    if command is None or is_constant_text(command):
+        return
+    values = list(context.bindings.expand(command))
+    if any(_is_remote(value) for value in values):
+        yield CodeHit(
+            EXEC_REMOTE, node.lineno, Severity.CRITICAL, "a shell runs a network response"
+        )
+        return
+    if any(is_interpolated(value) for value in values):
+        severity, detail = Severity.HIGH, "the command string is built from variables"
+    elif any(context.taint.is_tainted(value) for value in values):
+        severity, detail = Severity.MEDIUM, "the whole command comes from program input"
+    else:
+        severity, detail = Severity.MEDIUM, "the command is not a constant"
+    yield CodeHit(SHELL_INJECTION, node.lineno, severity, detail)
+
+
+def _shell_command(node: ast.Call) -> ast.AST | None:
+    """Return the expression run by a shell in this call, if the call uses one."""
+    name = dotted(node.func)
+    if name in _ALWAYS_SHELL and node.args:
+        return node.args[0]
+    if not node.args or call_name(node) not in _SUBPROCESS_SHELL:
+        return None
+    first = node.args[0]
+    if any(k.arg == "shell" and _is_true(k.value) for k in node.keywords):
+        return first
+    if isinstance(first, ast.List | ast.Tuple) and len(first.elts) >= 3:
+        shell, flag = first.elts[0], first.elts[1]
+        if _constant(shell) in _SHELLS and _constant(flag) == "-c":
+            return first.elts[2]
+    return None
+
+
+def _constant(node: ast.AST) -> object:
+    return node.value if isinstance(node, ast.Constant) else None
+
+
+def _is_true(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def _exec_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit]:
+    if dotted(node.func) not in _EXEC_NAMES:
+        return
+    if not node.args or is_constant_text(node.args[0]):
+        return
+    values = list(context.bindings.expand(node.args[0]))
+    if any(_is_remote(value) for value in values):
+        yield CodeHit(EXEC_REMOTE, node.lineno, Severity.CRITICAL, "it runs a network response")
+    elif any(_is_decoded(value) for value in values):
+        yield CodeHit(EXEC_DECODED, node.lineno, Severity.CRITICAL, "it runs decoded data")
+    elif any(context.taint.is_tainted(value) for value in values):
+        yield CodeHit(DYNAMIC_EXEC, node.lineno, Severity.HIGH, "it runs program input")
+    else:
+        yield CodeHit(DYNAMIC_EXEC, node.lineno, Severity.MEDIUM, "the code is not a literal")
+
+
+def _is_decoded(node: ast.AST) -> bool:
+    for child in ast.walk(node):
+        if isinstance(child, ast.Call) and _is_decoder_call(child):
+            return True
+        if isinstance(child, ast.Subscript) and _is_reversal(child.slice):
+            return True
+        if isinstance(child, ast.BinOp) and isinstance(child.op, ast.BitXor):
+            return True
+    return False
+
+
+def _is_decoder_call(node: ast.Call) -> bool:
+    name = call_name(node)
+    if name in _DECODERS:
+        return True
+    if name in ("decode", "encode") and node.args:
+        codec = node.args[-1]
+        return isinstance(codec, ast.Constant) and str(codec.value).lower() in _CODEC_NAMES
+    return False
+
+
+def _is_reversal(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Slice) or node.step is None:
+        return False
+    step = node.step
+    return isinstance(step, ast.UnaryOp) and isinstance(step.op, ast.USub)
+
+
+def _is_remote(node: ast.AST) -> bool:
+    """Return True when the expression holds data received from the network."""
+    for child in ast.walk(node):
+        if isinstance(child, ast.Attribute) and dotted(child) in _REQUEST_ATTRIBUTES:
+            return True
+        if isinstance(child, ast.Call) and _is_remote_call(child):
+            return True
+    return False
+
+
+def _is_remote_call(node: ast.Call) -> bool:
+    name, parts = call_name(node), dotted(node.func).split(".")
+    if name in _SOCKET_READS or "rfile" in parts or name == "urlopen":
+        return True
+    return name in _FETCH_CALLS and parts[0] in ("requests", "httpx", "urllib")
+
+
+def _dns_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit]:
+    facts = context.facts
+    if not (facts.resolves and facts.encodes) or not node.args:
+        return
+    if not _is_built_host(node.args[0]):
+        return
+    severity = Severity.CRITICAL if facts.untrusted_dest else Severity.HIGH
+    detail = "a host name with encoded data in its leading labels is looked up"
+    yield CodeHit(DNS_EXFIL, node.lineno, severity, detail)
+
+
+def _is_built_host(node: ast.AST) -> bool:
+    """Return True for `f"{data}.x.example.com"` or `data + ".x.example.com"`."""
+    if isinstance(node, ast.JoinedStr) and node.values:
+        head, tail = node.values[0], node.values[-1]
+        if not isinstance(head, ast.FormattedValue) or not isinstance(tail, ast.Constant):
+            return False
+        return _is_domain_tail(str(tail.value))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        right = node.right
+        if isinstance(right, ast.Constant) and not is_constant_text(node.left):
+            return _is_domain_tail(str(right.value))
+    return False
+
+
+def _is_domain_tail(text: str) -> bool:
+    return bool(_DOMAIN_TAIL.search(text)) and not _LOCAL_SUFFIX.search(text)
+
+
+def _tar_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit]:
+    func = node.func
+    if not isinstance(func, ast.Attribute) or func.attr != "extractall":
+        return
+    if any(k.arg == "filter" for k in node.keywords):
+        return
+    owner = list(context.bindings.expand(func.value, depth=1))
+    if any(isinstance(v, ast.Call) and dotted(v.func) == "tarfile.open" for v in owner):
+        yield CodeHit(TAR_EXTRACT, node.lineno, Severity.MEDIUM, "no extraction filter")
+
+
+def _deserialization_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit]:
+    if not _is_unsafe_loader(node) or not node.args:
+        return
+    values = list(context.bindings.expand(node.args[0]))
+    if any(_is_remote(value) for value in values):
+        severity, detail = Severity.CRITICAL, "the data comes from the network"
+    elif any(context.taint.is_tainted(value) for value in values):
+        severity, detail = Severity.HIGH, "the data comes from program input"
+    else:
+        severity, detail = Severity.LOW, "the data's origin is unknown"
+    yield CodeHit(DESERIALIZATION, node.lineno, severity, detail)
+
+
+def _is_raw_dotenv_read(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call) or call_name(node) not in _RAW_READERS:
+        return False
+    return any(_is_dotenv_path(arg) for arg in node.args[:1])
+
+
+def _is_dotenv_path(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and bool(_DOTENV_PATH.search(str(node.value)))
+
+
+def _is_unsafe_loader(node: ast.Call) -> bool:
+    name = dotted(node.func)
+    keywords = {k.arg: k.value for k in node.keywords if k.arg}
+    if name in _PICKLE_LOADERS:
+        return True
+    if name == "yaml.load":
+        loader = dotted(keywords["Loader"]) if "Loader" in keywords else ""
+        return not loader.endswith(("SafeLoader", "CSafeLoader", "BaseLoader"))
+    if name in ("yaml.unsafe_load", "yaml.full_load"):
+        return True
+    if name == "torch.load":
+        return not _is_true(keywords.get("weights_only", ast.Constant(None)))
+    return name in ("numpy.load", "np.load") and _is_true(
+        keywords.get("allow_pickle", ast.Constant(None))
+    )
+
+
+def _secret_env_hits(context: _Context) -> Iterator[CodeHit]:
+    """Report secret env vars that flow into requests to hosts not named after them."""
+    if not context.facts.network:
+        return
+    for node in ast.walk(context.tree):
+        if not isinstance(node, ast.Call) or not _is_request(node):
+            continue
+        values = [v for arg in _call_inputs(node) for v in context.bindings.expand(arg)]
+        names = {name for value in values for name in _secret_env_names(value)}
+        if not names:
+            continue
+        urls = {url for value in values for url in _urls_in(value)}
+        hit = _foreign_secret(context, node, names, urls)
+        if hit is not None:
+            yield hit
+
+
+def _is_request(node: ast.Call) -> bool:
+    name = call_name(node)
+    return name in _REQUEST_CALLS and (
+        name == "urlopen" or dotted(node.func).split(".")[0] in _NETWORK_MODULES | {"session"}
+    )
+
+
+def _call_inputs(node: ast.Call) -> list[ast.expr]:
+    return [*node.args, *(keyword.value for keyword in node.keywords)]
+
+
+def _secret_env_names(node: ast.AST) -> Iterator[str]:
+    for child in ast.walk(node):
+        name = _env_read_name(child)
+        if name is not None and _SECRET_NAME.search(name):
+            yield name
+
+
+def _env_read_name(node: ast.AST) -> str | None:
+    key: ast.expr | None
+    if isinstance(node, ast.Subscript) and dotted(node.value) == "os.environ":
+        key = node.slice
+    elif isinstance(node, ast.Call) and dotted(node.func) in ("os.environ.get", "os.getenv"):
+        key = node.args[0] if node.args else None
+    else:
+        return None
+    return key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+
+
+def _urls_in(node: ast.AST) -> Iterator[str]:
+    for child in ast.walk(node):
+        if isinstance(child, ast.Constant) and isinstance(child.value, str):
+            yield from (m.group() for m in _URL.finditer(child.value))
+
+
+def _foreign_secret(
+    context: _Context, node: ast.Call, names: set[str], urls: set[str]
+) -> CodeHit | None:
+    """Judge where named secrets go: their own vendor's host, another one, or nowhere known."""
+    hosts = {match.group(1).lower() for url in urls if (match := _URL.match(url))}
+    vendors = {word for word in map(_vendor_word, names) if word}
+    owned = any(word in host for word in vendors for host in hosts)
+    if any(context.untrusted.search(url) for url in urls):
+        severity = Severity.CRITICAL
+    elif vendors and hosts and not owned:
+        severity = Severity.MEDIUM
+    else:
+        return None
+    detail = f"{', '.join(sorted(names))} goes to {', '.join(sorted(hosts))}"
+    return CodeHit(SECRET_TO_FOREIGN_HOST, node.lineno, severity, detail)
+
+
+def _vendor_word(name: str) -> str | None:
+    """Return the service a variable is named after (`GITHUB_TOKEN` -> `github`)."""
+    word = name.lower().split("_", 1)[0]
+    return _VENDOR_ALIASES.get(word, word) if word not in _GENERIC_PREFIXES else None
+
+
+def _env_dump_hits(context: _Context) -> Iterator[CodeHit]:
+    facts = context.facts
+    if not facts.network:
+        return
+    child_envs = _names_passed_as_env(context.tree)
+    for node, name in _env_dumps(context.tree):
+        if name is not None and name in child_envs:
+            continue
+        severity = Severity.CRITICAL if facts.untrusted_dest else Severity.HIGH
+        yield CodeHit(ENV_EXFIL, node.lineno, severity, "the environment is collected")
+
+
+def _env_dumps(tree: ast.Module) -> Iterator[tuple[ast.expr, str | None]]:
+    """Yield whole-environment copies and the name each one is bound to, if any."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "env":
+            continue
+        value, name = _dump_in(node)
+        if value is not None:
+            yield value, name
+
+
+def _dump_in(node: ast.AST) -> tuple[ast.expr | None, str | None]:
+    if isinstance(node, ast.For) and _is_environ(node.iter):
+        filtered = any(isinstance(item, ast.If) for item in node.body)
+        return (None, None) if filtered else (node.iter, None)
+    if isinstance(node, ast.Assign) and _is_env_dump(node.value):
+        names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        return node.value, names[0] if names else None
+    if isinstance(node, ast.Dict | ast.Call | ast.Tuple | ast.List | ast.Return):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr) and _is_env_dump(child):
+                return child, None
+    return None, None
+
+
+def _is_env_dump(node: ast.AST) -> bool:
+    if isinstance(node, ast.DictComp | ast.ListComp | ast.SetComp | ast.GeneratorExp):
+        return any(_is_environ(gen.iter) and not gen.ifs for gen in node.generators)
+    if isinstance(node, ast.Call):
+        name = dotted(node.func)
+        if name == "os.environ.copy":
+            return True
+        whole = name in ("dict", "json.dumps", "str", "repr", "list") and not node.keywords
+        return whole and len(node.args) == 1 and _is_environ(node.args[0])
+    if isinstance(node, ast.Dict):
+        return len(node.keys) == 1 and node.keys[0] is None and _is_environ(node.values[0])
+    return False
+
+
+def _is_environ(node: ast.AST) -> bool:
+    name = dotted(node)
+    return name in ("os.environ", "environ") or (
+        isinstance(node, ast.Call) and dotted(node.func) == "os.environ.items"
+    )
+
+
+def _names_passed_as_env(tree: ast.Module) -> set[str]:
+    return {
+        node.value.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.keyword) and node.arg == "env" and isinstance(node.value, ast.Name)
+    }
+
+
+class _Taint:
+    """Which names and parameters carry program input, in a whole module."""
+
+    def __init__(self, tree: ast.Module, bindings: Bindings) -> None:
+        self._bindings = bindings
+        self._functions = {
+            node.name: node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        self._args_objects = _args_objects(tree)
+        self.names: set[str] = set(self._args_objects)
+        for _ in range(3):
+            if not self._propagate(tree):
+                break
+
+    def _propagate(self, tree: ast.Module) -> bool:
+        before = len(self.names)
+        for name, values in self._bindings.values.items():
+            if name not in self.names and any(self._source(v) for v in values):
+                self.names.add(name)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                self._taint_params(node)
+        return len(self.names) > before
+
+    def _taint_params(self, node: ast.Call) -> None:
+        func = self._functions.get(node.func.id) if isinstance(node.func, ast.Name) else None
+        if func is None:
+            return
+        params = [arg.arg for arg in func.args.args]
+        for index, arg in enumerate(node.args[: len(params)]):
+            if self._source(arg):
+                self.names.add(params[index])
+
+    def _source(self, node: ast.AST) -> bool:
+        if isinstance(node, ast.Call) and call_name(node) in _SANITIZERS:
+            return False
+        if isinstance(node, ast.Attribute) and node.attr in ("name", "stem", "suffix"):
+            # NOTE: `path.name` drops every folder part; `args.name` is an option value.
+            owner = node.value
+            if not (isinstance(owner, ast.Name) and owner.id in self._args_objects):
+                return False
+        for child in ast.walk(node):
+            if _is_input(child) or (isinstance(child, ast.Name) and child.id in self.names):
+                return True
+        return False
+
+    def is_tainted(self, node: ast.AST) -> bool:
+        """Return True when the expression carries program input."""
+        return self._source(node)
+
+
+def _args_objects(tree: ast.Module) -> set[str]:
+    """Return the names bound to `parse_args()` results."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+            continue
+        if call_name(node.value) in ("parse_args", "parse_known_args"):
+            names.update(n for t in node.targets for n in _target_names(t))
+    return names
+
+
+def _is_input(node: ast.AST) -> bool:
+    name = dotted(node)
+    if name in ("sys.argv", "sys.stdin", "request.args", "request.form", "request.json"):
+        return True
+    return isinstance(node, ast.Call) and dotted(node.func) in ("input", "sys.stdin.read")
+
+
+def _traversal_hits(context: _Context) -> Iterator[CodeHit]:
+    for function in _scopes(context.tree):
+        if _has_containment(function):
+            continue
+        for join, target in _joins(function):
+            if not any(context.taint.is_tainted(part) for part in _joined_parts(join)):
+                continue
+            writes = _is_written(function, join, target)
+            severity = Severity.HIGH if writes else Severity.MEDIUM
+            detail = "the joined path is " + ("written" if writes else "read")
+            yield CodeHit(PATH_TRAVERSAL, join.lineno, severity, detail)
+
+
+def _scopes(tree: ast.Module) -> Iterator[ast.AST]:
+    yield tree
+    yield from (
+        node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    )
+
+
+def _has_containment(scope: ast.AST) -> bool:
+    names = {call_name(node) for node in _calls(scope)}
+    if names & _CONTAINMENT:
+        return True
+    return "startswith" in names and bool(names & {"realpath", "resolve", "abspath"})
+
+
+def _calls(scope: ast.AST) -> Iterable[ast.Call]:
+    return (node for node in ast.walk(scope) if isinstance(node, ast.Call))
+
+
+def _joins(scope: ast.AST) -> Iterator[tuple[ast.expr, str | None]]:
+    """Yield path joins in a scope with the name they are assigned to, if any."""
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Assign) and _is_join(node.value):
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            yield node.value, names[0] if names else None
+        elif isinstance(node, ast.Call):
+            for arg in node.args:
+                if _is_join(arg):
+                    yield arg, None
+
+
+def _is_join(node: ast.AST) -> bool:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        return not is_constant_text(node.right)
+    if isinstance(node, ast.Call) and dotted(node.func) in ("os.path.join", "posixpath.join"):
+        return len(node.args) >= 2
+    return False
+
+
+def _joined_parts(node: ast.expr) -> list[ast.expr]:
+    if isinstance(node, ast.BinOp):
+        return [node.right]
+    if isinstance(node, ast.Call):
+        return list(node.args[1:])
+    return []
+
+
+def _is_written(scope: ast.AST, join: ast.expr, target: str | None) -> bool:
+    for node in ast.walk(scope):
+        if not isinstance(node, ast.Call):
+            continue
+        uses = [a for a in node.args if a is join or _is_name(a, target)]
+        func = node.func
+        on_path = isinstance(func, ast.Attribute) and (
+            func.value is join or _is_name(func.value, target)
+        )
+        if on_path and (call_name(node) in _WRITE_METHODS or _open_mode_writes(node, 0)):
+            return True
+        if uses and dotted(node.func) in _WRITE_FUNCS:
+            return True
+        if uses and call_name(node) == "open" and _open_mode_writes(node, 1):
+            return True
+    return False
+
+
+def _is_name(node: ast.AST, name: str | None) -> bool:
+    return name is not None and isinstance(node, ast.Name) and node.id == name
+
+
+def _open_mode_writes(node: ast.Call, position: int) -> bool:
+    if call_name(node) != "open":
+        return False
+    mode: ast.AST | None = node.args[position] if len(node.args) > position else None
+    for keyword in node.keywords:
+        if keyword.arg == "mode":
+            mode = keyword.value
+    return isinstance(mode, ast.Constant) and any(c in str(mode.value) for c in "wax+")
+
+
+def _dedupe(hits: list[CodeHit]) -> list[CodeHit]:
+    best: dict[tuple[str, int], CodeHit] = {}
+    for hit in hits:
+        key = (hit.check.id, hit.line)
+        if key not in best or hit.severity.rank > best[key].severity.rank:
+            best[key] = hit
+    return sorted(best.values(), key=lambda hit: (hit.line, hit.check.id))

@@ -1,0 +1,591 @@
+"""Check what each file really is against its name, and account for every skipped entry.
+
+Rules:
+    files.executable (high): an ELF, PE or Mach-O binary ships in the skill; nothing in
+        it can be reviewed, and the agent can be told to run it.
+    files.disguised-executable (critical): that binary is named like text, an image, a
+        font or a document (`LICENSE.txt`).
+    files.disguised-archive (high): an archive named like text, an image, a font or a
+        non-archive document.
+    files.disguised-script (high): a script (shebang) named like text or data, or text
+        named like an image, font or document.
+    files.encoded-binary (high, critical for executables): a text file that is nothing
+        but base64 or hex of an executable, bytecode or archive. Encoded images are normal.
+    files.compiled-without-source (high; critical when its strings name credential stores
+        next to an untrusted destination, or trip high signatures): Python bytecode with
+        no matching `.py`. Bytecode next to its source is low.
+    files.compiled-code (medium): Java classes and WebAssembly.
+    files.pickle (high; critical importing os, subprocess, builtins eval...): a pickle
+        that imports objects when loaded, i.e. runs code. Plain-data pickles are info.
+    files.archive (medium): archives and code containers (zip, tar, gz, 7z, jar, wheel)
+        are not opened here, so their content is not analysed. Office documents are not
+        reported.
+    files.exec-non-script (high, critical for a binary): SKILL.md or a script makes
+        executable, or runs, a package file that is not a script (`chmod +x assets/x.txt`).
+    files.symlink (medium; high when it points outside the skill): a link was not
+        followed; its target is in the metadata, escaped.
+    files.special-file (medium): a FIFO, socket or device was not read.
+    files.not-fully-analysed (medium): entries skipped for limits (too many files, too
+        large, too deep, unreadable) and truncated files.
+    files.not-scanned (low): version-control folders, entries beside the skill folder,
+        and names with undecodable bytes.
+
+Fonts, images (PNG, JPEG, GIF, WebP) and PDFs are normal and never reported.
+
+Limitations:
+    Archives are not opened (the intake refuses nested extraction). Native binaries are
+    not disassembled; only their printable strings are matched.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import pickletools
+import posixpath
+import re
+from collections.abc import Iterator
+
+from pydantic import JsonValue
+
+from scanner.analyzers._rules import RuleSet, ScanTarget, default_ruleset
+from scanner.analyzers._text import FileType, LineIndex, escape_invisible, file_type, make_snippet
+from scanner.analyzers.base import Analyzer
+from scanner.analyzers.registry import register
+from scanner.core.models import Category, FileKind, Finding, Severity, SkillFile, SkillPackage
+
+EXECUTABLE_TYPES = frozenset({"elf", "pe", "macho"})
+ARCHIVE_TYPES = frozenset({"zip", "gzip", "xz", "7z", "rar", "bzip2", "tar", "zstd"})
+MEDIA_TYPES = frozenset(
+    {"png", "jpeg", "gif", "webp", "pdf", "bmp", "ico", "woff", "woff2", "ttf", "otf"}
+)
+MAX_STRINGS_BYTES = 2 * 1024 * 1024
+MAX_PICKLE_OPS = 200_000
+MAX_TARGET_CHARS = 300
+
+_TEXT_EXT = frozenset(
+    {".txt", ".md", ".markdown", ".rst", ".csv", ".tsv", ".json", ".yaml", ".yml", ".toml",
+     ".ini", ".cfg", ".conf", ".log", ".xml", ".html", ".htm", ".css", ".license", ".lock",
+     ".env", ".example", ".sample", ".template", ".tmpl", ".j2", ".jinja", ".text", ".me"}
+)  # fmt: skip
+_IMAGE_EXT = frozenset(
+    {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".ico", ".tif", ".tiff", ".avif", ".heic"}
+)
+_FONT_EXT = frozenset({".ttf", ".otf", ".woff", ".woff2", ".eot"})
+_DOC_EXT = frozenset({".pdf", ".doc", ".xls", ".ppt", ".rtf"})
+_ZIP_CONTAINERS = frozenset(
+    {".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".epub", ".key", ".numbers", ".pages",
+     ".sketch", ".fig", ".xd"}
+)  # fmt: skip
+_CODE_CONTAINERS = frozenset({".jar", ".whl", ".apk", ".vsix", ".xpi", ".crx", ".egg", ".war"})
+_EXEC_EXT = frozenset(
+    {".exe", ".dll", ".so", ".dylib", ".bin", ".elf", ".out", ".app", ".sys", ".o", ".node",
+     ".scr", ".com", ".run", ".x86_64", ".arm64"}
+)  # fmt: skip
+_SCRIPT_EXT = frozenset(
+    {".sh", ".bash", ".zsh", ".ksh", ".fish", ".py", ".pyw", ".js", ".mjs", ".cjs", ".ts",
+     ".rb", ".pl", ".php", ".ps1", ".bat", ".cmd", ".command", ".lua", ".tcl", ".awk"}
+)  # fmt: skip
+_DISGUISE_EXT = _TEXT_EXT | _IMAGE_EXT | _FONT_EXT | _DOC_EXT
+_DANGEROUS_GLOBALS = re.compile(
+    r"^(?:os|posix|nt|subprocess|socket|sys|shutil|importlib|runpy|pty|commands|webbrowser|"
+    r"requests|urllib\S*|ctypes|marshal|pickle|code|codeop|types)\b"
+    r"|^(?:builtins|__builtin__)\s+(?:eval|exec|compile|getattr|__import__|open|globals|vars)$"
+)
+_B64_FILE = re.compile(r"^[A-Za-z0-9+/=\s]{64,}$|^(?:[0-9A-Fa-f]{2}\s*){32,}$")
+_STRINGS = re.compile(rb"[\x20-\x7e]{6,}")
+_CHMOD = re.compile(
+    r"\bchmod\s+(?:-\w+\s+)*(?:[ugoa]*\+[rw]*x[rwx]*|0?[0-7]?[1357][0-7]{0,2})\s+(?P<p>\S+)"
+)
+_RUN = re.compile(
+    r"(?:^|[\s;&|(`])(?:(?:ba|z|da|k)?sh|source|exec|nohup)\s+(?:-\S+\s+)*(?P<p>[\w./${}~\"'-]+)"
+    r"|(?:^|[\s;&|(`])(?P<q>\.{1,2}/[\w./-]+)",
+    re.MULTILINE,
+)
+_MAGIC = (
+    (b"\x7fELF", "elf"),
+    (b"MZ", "pe"),
+    (b"\xcf\xfa\xed\xfe", "macho"),
+    (b"\xce\xfa\xed\xfe", "macho"),
+    (b"\xfe\xed\xfa\xcf", "macho"),
+    (b"PK\x03\x04", "zip"),
+    (b"\x1f\x8b", "gzip"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+    (b"Rar!\x1a\x07", "rar"),
+    (b"\xfd7zXZ\x00", "xz"),
+)
+_PATH_PREFIX = re.compile(r"^(?:\$\{?\w+\}?/|\{\w+\}/|\./)+")
+_SKIPPED_COVERAGE = frozenset({"too_many_files", "too_large", "too_deep", "unreadable"})
+_SKIPPED_LOW = frozenset({"vcs_metadata", "outside_skill_folder"})
+
+
+def _finding(
+    rule_id: str,
+    category: Category,
+    severity: Severity,
+    title: str,
+    description: str,
+    path: str | None,
+    *,
+    remediation: str,
+    line: int | None = None,
+    snippet: str | None = None,
+    metadata: dict[str, JsonValue] | None = None,
+) -> Finding:
+    return Finding(
+        rule_id=rule_id,
+        category=category,
+        severity=severity,
+        title=title,
+        description=description,
+        file_path=path,
+        line_number=line,
+        snippet=snippet,
+        remediation=remediation,
+        analyzer=FilesAnalyzer.name,
+        metadata=metadata or {},
+    )
+
+
+@register
+class FilesAnalyzer(Analyzer):
+    """Compare content with names, open nothing, and report every entry not analysed."""
+
+    name = "files"
+    description = "File content versus name, binaries, bytecode, pickles, archives, skips."
+
+    RULES = (
+        "files.executable",
+        "files.disguised-executable",
+        "files.disguised-archive",
+        "files.disguised-script",
+        "files.encoded-binary",
+        "files.compiled-without-source",
+        "files.compiled-code",
+        "files.pickle",
+        "files.archive",
+        "files.exec-non-script",
+        "files.symlink",
+        "files.special-file",
+        "files.not-fully-analysed",
+        "files.not-scanned",
+    )
+
+    def __init__(self) -> None:
+        self._rules: RuleSet = default_ruleset()
+
+    def rule_count(self) -> int:
+        """Return the number of file checks."""
+        return len(self.RULES)
+
+    def analyze(self, package: SkillPackage) -> list[Finding]:
+        """Return the file findings of a package."""
+        paths = {item.path for item in package.files}
+        findings: list[Finding] = []
+        for item in package.files:
+            findings += self._content_findings(item, paths)
+            findings += _coverage_findings(item)
+        findings += list(_skipped_findings(package))
+        findings += list(_exec_reference_findings(package))
+        return findings
+
+    def _content_findings(self, item: SkillFile, paths: set[str]) -> list[Finding]:
+        kind = sniff(item)
+        if kind in EXECUTABLE_TYPES:
+            return [self._executable(item, kind)]
+        if kind == "pyc" or item.suffix in (".pyc", ".pyo"):
+            return [self._bytecode(item, paths)]
+        if kind == "pickle" or item.suffix in (".pkl", ".pickle", ".joblib", ".dill"):
+            return list(_pickle_findings(item))
+        if kind in ("java_class", "wasm"):
+            return [_compiled_code(item, kind)]
+        if kind in ARCHIVE_TYPES:
+            return list(_archive_findings(item, kind))
+        if item.kind is FileKind.TEXT:
+            return list(_text_disguise_findings(item))
+        return []
+
+    def _executable(self, item: SkillFile, kind: str) -> Finding:
+        disguised = item.suffix in _DISGUISE_EXT
+        strings = self._strings_verdict(item)
+        if disguised:
+            return _finding(
+                "files.disguised-executable",
+                Category.DISGUISED_BINARY,
+                Severity.CRITICAL,
+                "Executable disguised as another file type",
+                f"`{item.path}` is a {kind.upper()} executable named like a `{item.suffix}` file.",
+                item.path,
+                remediation="Remove the binary; ship source the user can review.",
+                metadata={"detected_type": kind, "strings_rules": _json_list(strings[1])},
+            )
+        return _finding(
+            "files.executable",
+            Category.COMPILED_WITHOUT_SOURCE,
+            max(Severity.HIGH, strings[0], key=_rank),
+            "Executable binary in the skill",
+            f"`{item.path}` is a {kind.upper()} executable; it cannot be reviewed.",
+            item.path,
+            remediation="Ship source, or install the tool from its official package.",
+            metadata={"detected_type": kind, "strings_rules": _json_list(strings[1])},
+        )
+
+    def _bytecode(self, item: SkillFile, paths: set[str]) -> Finding:
+        if _source_of(item.path) & paths:
+            return _finding(
+                "files.compiled-without-source",
+                Category.COMPILED_WITHOUT_SOURCE,
+                Severity.LOW,
+                "Python bytecode shipped next to its source",
+                f"`{item.path}` may not match its source; it is not needed in a skill.",
+                item.path,
+                remediation="Remove `__pycache__` and `.pyc` files from the skill.",
+            )
+        severity, rules = self._strings_verdict(item)
+        return _finding(
+            "files.compiled-without-source",
+            Category.COMPILED_WITHOUT_SOURCE,
+            max(Severity.HIGH, severity, key=_rank),
+            "Python bytecode without source",
+            f"`{item.path}` is compiled Python with no `.py` next to it: what it does "
+            "cannot be reviewed." + (f" Its strings match: {', '.join(rules)}." if rules else ""),
+            item.path,
+            remediation="Ship the Python source instead of bytecode.",
+            metadata={"strings_rules": _json_list(rules)},
+        )
+
+    def _strings_verdict(self, item: SkillFile) -> tuple[Severity, list[str]]:
+        """Judge the printable strings of a binary with the signature rules and facts."""
+        data = (item.data or b"")[:MAX_STRINGS_BYTES]
+        text = "\n".join(m.group().decode("ascii") for m in _STRINGS.finditer(data))
+        hits = self._rules.scan(ScanTarget(text, FileType.TEXT))
+        rules = sorted({hit.rule.id for hit in hits if hit.severity.rank >= Severity.MEDIUM.rank})
+        worst = max((hit.severity for hit in hits), key=_rank, default=Severity.INFO)
+        facts = self._rules.facts_in(text)
+        if {"secret_source", "untrusted_dest"} <= facts or worst.rank >= Severity.HIGH.rank:
+            return Severity.CRITICAL, rules + sorted(facts)
+        return Severity.INFO, rules
+
+
+def _rank(severity: Severity) -> int:
+    return severity.rank
+
+
+def _json_list(items: list[str]) -> list[JsonValue]:
+    return list(items)
+
+
+def sniff(item: SkillFile) -> str:
+    """Return the content type of a file from its magic bytes (loader's guess as fallback)."""
+    data = item.data or b""
+    if len(data) > 262 and data[257:262] == b"ustar":
+        return "tar"
+    if data.startswith(b"\x28\xb5\x2f\xfd"):
+        return "zstd"
+    return item.detected_type
+
+
+def _source_of(path: str) -> set[str]:
+    folder, name = posixpath.split(path)
+    stem = name.split(".", 1)[0]
+    candidates = {posixpath.join(folder, stem + ".py")}
+    if posixpath.basename(folder) == "__pycache__":
+        candidates.add(posixpath.join(posixpath.dirname(folder), stem + ".py"))
+    return candidates
+
+
+def _compiled_code(item: SkillFile, kind: str) -> Finding:
+    return _finding(
+        "files.compiled-code",
+        Category.COMPILED_WITHOUT_SOURCE,
+        Severity.MEDIUM,
+        "Compiled code without source",
+        f"`{item.path}` is {kind.replace('_', ' ')} bytecode that cannot be reviewed here.",
+        item.path,
+        remediation="Ship the source.",
+    )
+
+
+def _archive_findings(item: SkillFile, kind: str) -> Iterator[Finding]:
+    if item.suffix in _ZIP_CONTAINERS and kind == "zip":
+        return
+    if item.suffix in _DISGUISE_EXT:
+        yield _finding(
+            "files.disguised-archive",
+            Category.DISGUISED_BINARY,
+            Severity.HIGH,
+            "Archive disguised as another file type",
+            f"`{item.path}` is a {kind} archive named like a `{item.suffix}` file.",
+            item.path,
+            remediation="Ship plain files; do not hide archives.",
+            metadata={"detected_type": kind},
+        )
+        return
+    yield _finding(
+        "files.archive",
+        Category.ANALYSIS_COVERAGE,
+        Severity.MEDIUM,
+        "Archive not analysed",
+        f"`{item.path}` is a {kind} archive; its content is not opened or scanned.",
+        item.path,
+        remediation="Ship the files unpacked so they can be reviewed.",
+        metadata={"detected_type": kind},
+    )
+
+
+def _text_disguise_findings(item: SkillFile) -> Iterator[Finding]:
+    text = item.text or ""
+    if item.suffix in (_IMAGE_EXT | _FONT_EXT | _DOC_EXT) and text.strip():
+        yield _finding(
+            "files.disguised-script",
+            Category.DISGUISED_BINARY,
+            Severity.HIGH,
+            "Text disguised as a binary file type",
+            f"`{item.path}` is named like a `{item.suffix}` file but holds text.",
+            item.path,
+            remediation="Name files after what they contain.",
+        )
+    elif item.suffix in _TEXT_EXT and text.lstrip("\ufeff").startswith("#!"):
+        yield _finding(
+            "files.disguised-script",
+            Category.DISGUISED_BINARY,
+            Severity.HIGH,
+            "Script disguised as a text file",
+            f"`{item.path}` starts with a shebang but is named like a `{item.suffix}` file.",
+            item.path,
+            remediation="Give scripts a script extension and keep them in scripts/.",
+        )
+    yield from _encoded_binary(item, text)
+
+
+def _encoded_binary(item: SkillFile, text: str) -> Iterator[Finding]:
+    stripped = "".join(text.split())
+    if len(stripped) < 64 or not _B64_FILE.match(text.strip()):
+        return
+    raw = _decode_bytes(stripped)
+    if raw is None:
+        return
+    kind = _magic(raw)
+    if kind is None:
+        return
+    severity = Severity.CRITICAL if kind in EXECUTABLE_TYPES | {"pyc"} else Severity.HIGH
+    yield _finding(
+        "files.encoded-binary",
+        Category.DISGUISED_BINARY,
+        severity,
+        "Encoded executable or archive in a text file",
+        f"`{item.path}` is text that decodes to a {kind} file.",
+        item.path,
+        remediation="Do not ship encoded binaries.",
+        metadata={"decoded_type": kind},
+    )
+
+
+def _decode_bytes(value: str) -> bytes | None:
+    try:
+        if re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", value):
+            return bytes.fromhex(value)
+        return base64.b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _magic(raw: bytes) -> str | None:
+    """Return the type of decoded bytes when it is code or an archive."""
+    for magic, kind in _MAGIC:
+        if raw.startswith(magic):
+            return kind
+    if len(raw) >= 16 and raw[2:4] == b"\r\n" and 3000 <= int.from_bytes(raw[:2], "little") < 4000:
+        return "pyc"
+    return None
+
+
+def _pickle_findings(item: SkillFile) -> Iterator[Finding]:
+    imports = _pickle_imports(item.data or b"")
+    if imports is None:
+        return
+    dangerous = [name for name in imports if _DANGEROUS_GLOBALS.search(name)]
+    if not imports:
+        severity, detail = Severity.INFO, "it holds plain data only"
+    elif dangerous:
+        severity, detail = Severity.CRITICAL, f"loading it calls {', '.join(dangerous[:5])}"
+    else:
+        severity, detail = Severity.HIGH, f"loading it imports {', '.join(imports[:5])}"
+    yield _finding(
+        "files.pickle",
+        Category.CODE_INJECTION,
+        severity,
+        "Pickle file",
+        f"`{item.path}` is a Python pickle; {detail}. Unpickling runs whatever it imports.",
+        item.path,
+        remediation="Use JSON, CSV or safetensors for data.",
+        metadata={"imports": _json_list(imports[:20])},
+    )
+
+
+def _pickle_imports(data: bytes) -> list[str] | None:
+    """Return the globals a pickle imports, without loading it (None when unreadable)."""
+    found: list[str] = []
+    strings: list[str] = []
+    try:
+        for count, (op, arg, _) in enumerate(pickletools.genops(io.BytesIO(data))):
+            if count > MAX_PICKLE_OPS:
+                break
+            if isinstance(arg, str):
+                strings = [*strings[-1:], arg]
+            if op.name in ("GLOBAL", "INST") and isinstance(arg, str):
+                found.append(arg.replace("\n", " "))
+            elif op.name == "STACK_GLOBAL" and len(strings) == 2:
+                found.append(" ".join(strings))
+            elif op.name in ("REDUCE", "OBJ", "NEWOBJ", "NEWOBJ_EX") and not found:
+                found.append("<callable>")
+    except (ValueError, EOFError, KeyError, IndexError, TypeError, UnicodeDecodeError):
+        return found or None
+    return found
+
+
+def _coverage_findings(item: SkillFile) -> Iterator[Finding]:
+    if item.truncated:
+        yield _finding(
+            "files.not-fully-analysed",
+            Category.ANALYSIS_COVERAGE,
+            Severity.MEDIUM,
+            "File only partly analysed",
+            f"`{item.path}` is larger than the read limit; only its beginning was scanned.",
+            item.path,
+            remediation="Keep skill files small, or raise the limit for this scan.",
+            metadata={"size": item.size},
+        )
+    if item.name_escaped:
+        yield _finding(
+            "files.not-scanned",
+            Category.PACKAGE_INTEGRITY,
+            Severity.LOW,
+            "File name with undecodable bytes",
+            "The name holds bytes that are not valid UTF-8; it is shown escaped.",
+            item.path,
+            remediation="Use plain UTF-8 file names.",
+        )
+
+
+def _skipped_findings(package: SkillPackage) -> Iterator[Finding]:
+    for entry in package.skipped:
+        detail = escape_invisible(entry.detail[:MAX_TARGET_CHARS])
+        metadata: dict[str, JsonValue] = {"reason": entry.reason, "detail": detail}
+        if entry.reason == "symlink":
+            yield _symlink_finding(entry.path, entry.detail, detail, metadata)
+        elif entry.reason == "special_file":
+            yield _finding(
+                "files.special-file",
+                Category.PACKAGE_INTEGRITY,
+                Severity.MEDIUM,
+                "Special file not read",
+                f"`{entry.path}` is a {detail or 'special file'}.",
+                entry.path,
+                remediation="Skills hold regular files only.",
+                metadata=metadata,
+            )
+        else:
+            yield _skip_finding(entry.path, entry.reason, detail, metadata)
+
+
+def _symlink_finding(path: str, target: str, shown: str, metadata: dict[str, JsonValue]) -> Finding:
+    outside = _leaves_root(path, target)
+    metadata["target"] = shown
+    where = " pointing outside the skill" if outside else ""
+    return _finding(
+        "files.symlink",
+        Category.PACKAGE_INTEGRITY,
+        Severity.HIGH if outside else Severity.MEDIUM,
+        "Symbolic link not followed",
+        f"`{path}` is a link{where}; links are never followed, so its target was not scanned.",
+        path,
+        remediation="Replace links with the files themselves.",
+        metadata=metadata,
+    )
+
+
+def _skip_finding(path: str, reason: str, detail: str, metadata: dict[str, JsonValue]) -> Finding:
+    low = reason in _SKIPPED_LOW
+    return _finding(
+        "files.not-scanned" if low else "files.not-fully-analysed",
+        Category.ANALYSIS_COVERAGE,
+        Severity.LOW if low else Severity.MEDIUM,
+        "Entry not scanned" if low else "Skill not fully analysed",
+        f"`{path}` was skipped ({reason}){': ' + detail if detail else ''}.",
+        path,
+        remediation="Remove it from the skill." if low else "Reduce the skill's size or depth.",
+        metadata=metadata,
+    )
+
+
+def _leaves_root(path: str, target: str) -> bool:
+    if not target or target.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", target):
+        return True
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+    return joined == ".." or joined.startswith("../")
+
+
+def _exec_reference_findings(package: SkillPackage) -> Iterator[Finding]:
+    files = {item.path: item for item in package.files}
+    for item in package.files:
+        kind = file_type(item)
+        if kind not in (FileType.MARKDOWN, FileType.SHELL) or not item.text:
+            continue
+        index = LineIndex(item.text)
+        for offset, target in _executed_files(item, files):
+            line = index.line_of(offset)
+            binary = sniff(target) in EXECUTABLE_TYPES
+            yield _finding(
+                "files.exec-non-script",
+                Category.DISGUISED_BINARY,
+                Severity.CRITICAL if binary else Severity.HIGH,
+                "A non-script file is made executable or run",
+                f"`{item.path}` makes `{target.path}` executable or runs it, but its name says "
+                f"it is a `{target.suffix}` file" + (" and it is a binary" if binary else "") + ".",
+                item.path,
+                line=line,
+                snippet=make_snippet(index.line_text(line)),
+                remediation="Run only reviewed scripts with script extensions.",
+                metadata={"target": target.path},
+            )
+
+
+def _executed_files(
+    item: SkillFile, files: dict[str, SkillFile]
+) -> Iterator[tuple[int, SkillFile]]:
+    """Yield files named like data that `item` makes executable or runs."""
+    text = item.text or ""
+    chmodded: set[str] = set()
+    for match in _CHMOD.finditer(text):
+        target = _resolve(match.group("p"), item.path, files)
+        if target is not None and _is_disguised_name(target):
+            chmodded.add(target.path)
+            yield match.start(), target
+    for match in _RUN.finditer(text):
+        direct = match.group("q")
+        target = _resolve(direct or match.group("p") or "", item.path, files)
+        if target is None or not _is_disguised_name(target) or target.path in chmodded:
+            continue
+        if direct and sniff(target) not in EXECUTABLE_TYPES:
+            continue
+        yield match.start(), target
+
+
+def _resolve(ref: str, source: str, files: dict[str, SkillFile]) -> SkillFile | None:
+    clean = _PATH_PREFIX.sub("", ref.strip("\"'`;),"))
+    if not clean:
+        return None
+    candidates = (clean, posixpath.normpath(posixpath.join(posixpath.dirname(source), clean)))
+    for candidate in candidates:
+        if candidate in files:
+            return files[candidate]
+    return None
+
+
+def _is_disguised_name(item: SkillFile) -> bool:
+    name = posixpath.basename(item.path).lower()
+    if name.startswith(".env") or item.suffix in _SCRIPT_EXT:
+        return False
+    return item.suffix in _DISGUISE_EXT

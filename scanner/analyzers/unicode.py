@@ -1,0 +1,446 @@
+"""Find text hidden or disguised with Unicode: tag characters, zero-width splits, bidi, homoglyphs.
+
+Rules:
+    unicode.tag-characters (high; critical when the decoded text trips a signature):
+        characters U+E0000-U+E007F render as nothing but spell ASCII to a language model
+        ("ASCII smuggling"). The decoded text is in the finding and its metadata.
+    unicode.variation-selector-smuggling (medium; high when the run decodes to text,
+        critical when that text trips a signature): four or more variation selectors in a
+        row carry bytes (VS1-16 = 0-15, VS17-256 = 16-255). A single emoji selector is normal.
+    unicode.invisible-run (medium; high/critical as above): sixteen or more invisible
+        characters in a row, decoded as bits when two symbols alternate.
+    unicode.zero-width-evasion (high): zero-width characters split ASCII words, and the
+        line with them removed matches signatures it did not match before.
+    unicode.zero-width-split (medium from three splits, else low): zero-width characters
+        inside ASCII words with no signature behind them. A word joiner (U+2060) or soft
+        hyphen alone is typography and is not reported; nor is U+200D between emoji.
+    unicode.bidi-control (high in code and configuration, medium in prose, info next to
+        right-to-left text): bidirectional overrides and isolates reorder what is shown
+        against what is parsed ("Trojan Source").
+    unicode.homoglyph-evasion (high): words mixing Latin with look-alike Cyrillic or
+        Greek letters that, folded to ASCII, are injection or credential words, or make
+        the line match signatures; fullwidth and mathematical letters are folded too.
+    unicode.mixed-script (medium): other words that mix Latin with look-alike letters.
+
+False positives: mixed-script product names and transliterations; words that are
+entirely Cyrillic or Greek (real translations) are never reported.
+
+Limitations:
+    Confusables are a hand-picked subset of Unicode TR39 (Cyrillic, Greek, fullwidth,
+    mathematical letters); Armenian, Cherokee and other look-alikes are missed. Zero-width
+    and homoglyph re-scans work line by line, so a phrase split across lines is missed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+
+from pydantic import JsonValue
+
+from scanner.analyzers._markdown import MarkdownDoc
+from scanner.analyzers._rules import RuleSet, ScanTarget, default_ruleset
+from scanner.analyzers._text import FileType, LineIndex, file_type, make_snippet, normalize_newlines
+from scanner.analyzers.base import Analyzer
+from scanner.analyzers.registry import register
+from scanner.core.models import Category, Finding, Severity, SkillFile, SkillPackage
+
+TAG_FIRST, TAG_LAST = 0xE0000, 0xE007F
+MIN_SPLITS_MEDIUM = 3
+PREVIEW_CHARS = 300
+
+_TAGS = re.compile("[\U000e0000-\U000e007f]+")
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00ad\u034f\u17b4\u17b5"
+_TYPOGRAPHIC = frozenset("\u2060\u00ad")
+_ZW_RUN = re.compile(f"[{_ZERO_WIDTH}]+")
+_ZW_EVASION = "Zero-width characters hide trigger words"
+_ZW_SPLIT = "Zero-width characters inside words"
+_HOMOGLYPH = "Look-alike letters disguise trigger words"
+_MIXED = "Words mix Latin and look-alike letters"
+_VARIATION_RUN = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]{4,}")
+_INVISIBLE_RUN = re.compile("[\u200b\u200c\u200d\u2060-\u2064\ufeff]{16,}")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u061c]")
+_RTL_LETTERS = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+_LOOKALIKE_CANDIDATE = re.compile("[\u0370-\u052f\uff21-\uff5a\U0001d400-\U0001d7ff]")
+_WORD = re.compile(r"[^\W\d_]+")
+_CODE_TYPES = frozenset(
+    {FileType.PYTHON, FileType.SHELL, FileType.POWERSHELL, FileType.JAVASCRIPT,
+     FileType.CODE, FileType.CONFIG, FileType.REQUIREMENTS, FileType.HTML}
+)  # fmt: skip
+
+# A subset of Unicode TR39 confusables: Cyrillic and Greek letters that look Latin.
+CONFUSABLES = str.maketrans(
+    "аеорсухіјѕһԁԛԝӏүАВЕКМНОРСТХЅІЈҮԀԌԚԜοαειυνρκχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijshdqwlyABEKMHOPCTXSIJYDGQWoaeiuvpkxABEZHIKMNOPTYX",
+)
+_CONFUSABLE_CHARS = frozenset("аеорсухіјѕһԁԛԝӏүАВЕКМНОРСТХЅІЈҮԀԌԚԜοαειυνρκχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ")
+INJECTION_WORDS = frozenset(
+    {"ignore", "disregard", "previous", "instructions", "instruction", "system", "prompt",
+     "override", "bypass", "forget", "rules", "safety", "admin", "developer", "password",
+     "passwords", "token", "tokens", "secret", "secrets", "credentials", "credential",
+     "execute", "exec", "eval", "curl", "wget", "bash", "sudo", "upload", "send", "exfiltrate",
+     "netrc", "ssh", "env", "conceal", "hide", "reveal", "aws", "apikey", "key", "keys"}
+)  # fmt: skip
+
+
+_SMUGGLING: tuple[tuple[str, re.Pattern[str], Callable[[str], str | None]], ...] = ()
+
+
+def _finding(
+    rule_id: str,
+    category: Category,
+    severity: Severity,
+    title: str,
+    description: str,
+    item: SkillFile,
+    line: int,
+    snippet: str,
+    metadata: dict[str, JsonValue],
+) -> Finding:
+    return Finding(
+        rule_id=rule_id,
+        category=category,
+        severity=severity,
+        title=title,
+        description=description,
+        file_path=item.path,
+        line_number=line,
+        snippet=snippet,
+        remediation="Remove the invisible or look-alike characters and review the plain text.",
+        analyzer=UnicodeAnalyzer.name,
+        metadata=metadata,
+    )
+
+
+@register
+class UnicodeAnalyzer(Analyzer):
+    """Decode or fold hidden and disguised text, and re-scan it with the signatures."""
+
+    name = "unicode"
+    description = "Unicode tag characters, zero-width splits, bidi controls and homoglyphs."
+
+    RULES = (
+        "unicode.tag-characters",
+        "unicode.zero-width-evasion",
+        "unicode.zero-width-split",
+        "unicode.bidi-control",
+        "unicode.homoglyph-evasion",
+        "unicode.mixed-script",
+    )
+
+    def __init__(self) -> None:
+        self._rules: RuleSet = default_ruleset()
+
+    def rule_count(self) -> int:
+        """Return the number of Unicode checks."""
+        return len(self.RULES)
+
+    def analyze(self, package: SkillPackage) -> list[Finding]:
+        """Return the Unicode findings of every text file."""
+        findings: list[Finding] = []
+        for item in package.files:
+            kind = file_type(item)
+            if kind is None or not item.text or item.text.isascii():
+                continue
+            text = normalize_newlines(item.text)
+            index = LineIndex(text)
+            findings += self._tag_findings(item, kind, text, index)
+            findings += self._smuggled_findings(item, kind, text, index)
+            findings += self._line_findings(item, kind, index)
+        return findings
+
+    def _tag_findings(
+        self, item: SkillFile, kind: FileType, text: str, index: LineIndex
+    ) -> Iterator[Finding]:
+        for run in _TAGS.finditer(text):
+            hidden = "".join(
+                chr(ord(c) - TAG_FIRST) for c in run.group() if 0xE0020 <= ord(c) <= 0xE007E
+            )
+            inner = self._rule_ids(hidden, kind) if hidden.strip() else []
+            severity = Severity.CRITICAL if inner else Severity.HIGH
+            shown = make_snippet(self._rules.redact(hidden), PREVIEW_CHARS)
+            line = index.line_of(run.start())
+            yield _finding(
+                "unicode.tag-characters",
+                Category.UNICODE_SMUGGLING,
+                severity,
+                "Hidden text in Unicode tag characters",
+                f'{len(run.group())} invisible tag characters spell: "{shown}"',
+                item,
+                line,
+                self._snippet(_TAGS.sub(_hidden_marker, index.line_text(line))),
+                {"decoded": shown, "count": len(run.group()), "inner_rules": _json_list(inner)},
+            )
+
+    def _smuggled_findings(
+        self, item: SkillFile, kind: FileType, text: str, index: LineIndex
+    ) -> Iterator[Finding]:
+        """Report runs of variation selectors or invisible characters that encode data."""
+        for rule_id, pattern, decoder in _SMUGGLING:
+            for run in pattern.finditer(text):
+                hidden = decoder(run.group())
+                yield self._smuggled(item, kind, index, rule_id, run, hidden)
+
+    def _smuggled(
+        self,
+        item: SkillFile,
+        kind: FileType,
+        index: LineIndex,
+        rule_id: str,
+        run: re.Match[str],
+        hidden: str | None,
+    ) -> Finding:
+        inner = self._rule_ids(hidden, kind) if hidden else []
+        severity = Severity.MEDIUM if hidden is None else Severity.HIGH
+        shown = make_snippet(self._rules.redact(hidden or ""), PREVIEW_CHARS)
+        line = index.line_of(run.start())
+        count = len(run.group())
+        decoded = f' decode to: "{shown}"' if hidden else " (no readable text decoded)"
+        return _finding(
+            rule_id,
+            Category.UNICODE_SMUGGLING,
+            Severity.CRITICAL if inner else severity,
+            "Data hidden in invisible characters",
+            f"{count} invisible characters in a row{decoded}",
+            item,
+            line,
+            self._snippet(index.line_text(line)),
+            {"count": count, "decoded": shown, "inner_rules": _json_list(inner)},
+        )
+
+    def _line_findings(
+        self, item: SkillFile, kind: FileType, index: LineIndex
+    ) -> Iterator[Finding]:
+        text = index.text
+        for number in range(1, index.line_of(len(text)) + 1):
+            line = index.line_text(number)
+            if line.isascii():
+                continue
+            yield from self._zero_width(item, kind, line, number)
+            yield from self._bidi(item, kind, line, number)
+            if _LOOKALIKE_CANDIDATE.search(line):
+                yield from self._homoglyphs(item, kind, line, number)
+
+    def _zero_width(
+        self, item: SkillFile, kind: FileType, line: str, number: int
+    ) -> Iterator[Finding]:
+        splits = _word_splits(line)
+        if not splits:
+            return
+        cleaned = _ZW_RUN.sub("", line)
+        new = self._new_rule_ids(line, cleaned, kind)
+        shown = self._snippet(cleaned)
+        verdict = _zero_width_verdict(splits, new, shown)
+        if verdict is None:
+            return
+        rule, severity, title, description = verdict
+        metadata: dict[str, JsonValue] = {"splits": len(splits), "cleaned": shown}
+        metadata["inner_rules"] = _json_list(new)
+        yield _finding(
+            rule,
+            Category.UNICODE_SMUGGLING,
+            severity,
+            title,
+            description,
+            item,
+            number,
+            self._snippet(line),
+            metadata,
+        )
+
+    def _bidi(self, item: SkillFile, kind: FileType, line: str, number: int) -> Iterator[Finding]:
+        found = _BIDI.findall(line)
+        if not found:
+            return
+        if kind in _CODE_TYPES:
+            severity = Severity.HIGH
+        else:
+            severity = Severity.INFO if _RTL_LETTERS.search(line) else Severity.MEDIUM
+        yield _finding(
+            "unicode.bidi-control",
+            Category.UNICODE_SMUGGLING,
+            severity,
+            "Bidirectional control characters",
+            f"{len(found)} bidi override or isolate characters make the displayed order "
+            "differ from the order the interpreter or the agent reads (Trojan Source).",
+            item,
+            number,
+            self._snippet(line),
+            {"codepoints": ", ".join(sorted({f"U+{ord(c):04X}" for c in found}))},
+        )
+
+    def _homoglyphs(
+        self, item: SkillFile, kind: FileType, line: str, number: int
+    ) -> Iterator[Finding]:
+        words = [m for m in _WORD.finditer(line) if _is_disguised(m.group(), line)]
+        if not words:
+            return
+        folded = _fold_words(line, words)
+        new = self._new_rule_ids(line, folded, kind)
+        shown = self._snippet(folded)
+        verdict = _homoglyph_verdict(words, new, shown)
+        if verdict is None:
+            return
+        rule, severity, title, description = verdict
+        words_text = ", ".join(sorted({fold(m.group()).lower() for m in words}))
+        metadata: dict[str, JsonValue] = {"words": words_text, "folded": shown}
+        metadata["inner_rules"] = _json_list(new)
+        yield _finding(
+            rule,
+            Category.HOMOGLYPH,
+            severity,
+            title,
+            description,
+            item,
+            number,
+            self._snippet(line),
+            metadata,
+        )
+
+    def _rule_ids(self, text: str, kind: FileType) -> list[str]:
+        """Return the ids of rules that report `text` at MEDIUM or above."""
+        text = normalize_newlines(text)
+        scan_kind = FileType.MARKDOWN if kind in (FileType.MARKDOWN, FileType.TEXT) else kind
+        doc = MarkdownDoc(text) if scan_kind is FileType.MARKDOWN else None
+        hits = self._rules.scan(ScanTarget(text, scan_kind, doc))
+        return sorted({hit.rule.id for hit in hits if hit.severity.rank >= Severity.MEDIUM.rank})
+
+    def _new_rule_ids(self, before: str, after: str, kind: FileType) -> list[str]:
+        if before == after:
+            return []
+        seen = set(self._rule_ids(before, kind))
+        return [rule for rule in self._rule_ids(after, kind) if rule not in seen]
+
+    def _snippet(self, text: str) -> str:
+        return make_snippet(self._rules.redact(text))
+
+
+def decode_variation_selectors(run: str) -> str | None:
+    """Decode bytes carried by variation selectors (VS1-16 = 0-15, VS17-256 = 16-255)."""
+    data = bytes(ord(c) - 0xFE00 if ord(c) <= 0xFE0F else ord(c) - 0xE0100 + 16 for c in run)
+    return _readable(data)
+
+
+def decode_invisible_bits(run: str) -> str | None:
+    """Decode a run of two alternating invisible characters as bits, either polarity."""
+    symbols = sorted(set(run))
+    if len(symbols) != 2 or len(run) < 16:
+        return None
+    for zero in symbols:
+        bits = "".join("0" if char == zero else "1" for char in run)
+        data = bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits) - 7, 8))
+        text = _readable(data)
+        if text is not None:
+            return text
+    return None
+
+
+def _readable(data: bytes) -> str | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    printable = sum(1 for char in text if char.isprintable() or char in "\n\t")
+    return text if len(text) >= 4 and printable >= 0.9 * len(text) else None
+
+
+Verdict = tuple[str, Severity, str, str]
+
+
+def _zero_width_verdict(splits: list[str], new: list[str], shown: str) -> Verdict | None:
+    """Return (rule, severity, title, description) for zero-width splits, if reportable."""
+    if new:
+        description = (
+            f"{len(splits)} zero-width characters split words; without them the line "
+            f'matches {", ".join(new)}: "{shown}"'
+        )
+        return "unicode.zero-width-evasion", Severity.HIGH, _ZW_EVASION, description
+    counted = sum(1 for run in splits if not set(run) <= _TYPOGRAPHIC)
+    if not counted:
+        return None
+    severity = Severity.MEDIUM if counted >= MIN_SPLITS_MEDIUM else Severity.LOW
+    description = (
+        f"{counted} zero-width characters sit inside ASCII words, where they only serve to "
+        "defeat keyword search."
+    )
+    return "unicode.zero-width-split", severity, _ZW_SPLIT, description
+
+
+def _homoglyph_verdict(words: list[re.Match[str]], new: list[str], shown: str) -> Verdict | None:
+    """Return (rule, severity, title, description) for disguised words, if reportable."""
+    folded = sorted({fold(m.group()).lower() for m in words})
+    if new or INJECTION_WORDS.intersection(folded):
+        description = f'Look-alike Cyrillic/Greek letters; the words read: "{shown}"'
+        return "unicode.homoglyph-evasion", Severity.HIGH, _HOMOGLYPH, description
+    if any(_mixes_latin(m.group()) for m in words):
+        description = f"Words mix Latin with look-alike letters: {', '.join(folded)}."
+        return "unicode.mixed-script", Severity.MEDIUM, _MIXED, description
+    return None
+
+
+def _hidden_marker(run: re.Match[str]) -> str:
+    return f"[{len(run.group())} hidden tag characters]"
+
+
+def _fold_words(line: str, words: list[re.Match[str]]) -> str:
+    """Return the line with each disguised word replaced by its ASCII folding."""
+    for match in words:
+        start, end = match.span()
+        line = line[:start] + fold(match.group()) + line[end:]
+    return line
+
+
+def _json_list(items: list[str]) -> list[JsonValue]:
+    return list(items)
+
+
+def fold(word: str) -> str:
+    """Return `word` with look-alike and styled letters replaced by their ASCII form."""
+    folded = word.translate(CONFUSABLES)
+    if folded.isascii():
+        return folded
+    normal = unicodedata.normalize("NFKC", folded)
+    return normal if normal.isascii() and len(normal) == len(word) else folded
+
+
+def _mixes_latin(word: str) -> bool:
+    has_latin = any("a" <= c.lower() <= "z" for c in word)
+    return has_latin and any(c in _CONFUSABLE_CHARS for c in word)
+
+
+def _is_disguised(word: str, line: str) -> bool:
+    """Return True for a word whose non-ASCII letters are all look-alikes of Latin ones."""
+    if word.isascii():
+        return False
+    others = [c for c in word if not c.isascii()]
+    if all(c in _CONFUSABLE_CHARS for c in others):
+        if _mixes_latin(word):
+            return True
+        return len(word) >= 3 and fold(word).lower() in INJECTION_WORDS and _mostly_latin(line)
+    styled = unicodedata.normalize("NFKC", word)
+    return styled.isascii() and styled != word
+
+
+def _mostly_latin(line: str) -> bool:
+    letters = [c for c in line if c.isalpha()]
+    ascii_letters = sum(1 for c in letters if c.isascii())
+    return bool(letters) and ascii_letters >= 0.6 * len(letters)
+
+
+def _word_splits(line: str) -> list[str]:
+    """Return the zero-width runs that sit between two ASCII letters."""
+    runs = []
+    for match in _ZW_RUN.finditer(line):
+        start, end = match.span()
+        before = line[start - 1] if start > 0 else ""
+        after = line[end] if end < len(line) else ""
+        if before.isascii() and before.isalpha() and after.isascii() and after.isalpha():
+            runs.append(match.group())
+    return runs
+
+
+_SMUGGLING = (
+    ("unicode.variation-selector-smuggling", _VARIATION_RUN, decode_variation_selectors),
+    ("unicode.invisible-run", _INVISIBLE_RUN, decode_invisible_bits),
+)
