@@ -208,6 +208,17 @@ _LOCAL_SUFFIX = re.compile(r"\.(?:local|internal|lan|localhost|home\.arpa)\.?$")
 _DOMAIN_TAIL = re.compile(r"\.[a-z0-9-]+\.[a-z]{2,}\.?$|\.[a-z]{2,}\.?$", re.IGNORECASE)
 
 
+def _walk(node: ast.AST) -> list[ast.AST]:
+    """Return every node under `node`; whole modules and functions are walked only once."""
+    if not isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef):
+        return list(ast.walk(node))
+    cached: list[ast.AST] | None = getattr(node, "_scanner_walk", None)
+    if cached is None:
+        cached = list(ast.walk(node))
+        setattr(node, "_scanner_walk", cached)  # noqa: B010 - ast nodes take ad-hoc attributes
+    return cached
+
+
 def dotted(node: ast.AST) -> str:
     """Return `a.b.c` for a name or attribute chain, '' for anything else."""
     parts: list[str] = []
@@ -253,7 +264,7 @@ class Bindings:
 
     def __init__(self, tree: ast.Module) -> None:
         self.values: dict[str, list[ast.AST]] = {}
-        for node in ast.walk(tree):
+        for node in _walk(tree):
             for target, value in _assignments(node):
                 for name in _target_names(target):
                     self.values.setdefault(name, []).append(value)
@@ -320,7 +331,7 @@ class PythonChecker:
         facts = self._facts(tree)
         context = _Context(tree, Bindings(tree), facts, self._untrusted)
         hits: list[CodeHit] = []
-        for node in ast.walk(tree):
+        for node in _walk(tree):
             if isinstance(node, ast.Call):
                 hits.extend(self._call_hits(context, node))
         hits.extend(self._credential_hits(facts))
@@ -333,7 +344,7 @@ class PythonChecker:
     def _facts(self, tree: ast.Module) -> PythonFacts:
         facts = PythonFacts()
         roots = _network_roots(tree)
-        for node in ast.walk(tree):
+        for node in _walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 facts.strings.append((node.value, getattr(node, "lineno", 1)))
                 facts.untrusted_dest |= bool(self._untrusted.search(node.value))
@@ -357,7 +368,7 @@ class PythonChecker:
             return
         severity = Severity.CRITICAL if facts.untrusted_dest else Severity.HIGH
         detail = "reads the `.env` file raw and the file makes network requests"
-        for node in ast.walk(tree):
+        for node in _walk(tree):
             if _is_raw_dotenv_read(node):
                 yield CodeHit(CREDENTIAL_FILE, getattr(node, "lineno", 1), severity, detail)
 
@@ -392,14 +403,14 @@ class _Context:
 def _network_roots(tree: ast.Module) -> set[str]:
     """Return the names that refer to network modules or to objects made by them."""
     roots = _imported_names(tree)
-    for node in ast.walk(tree):
+    for node in _walk(tree):
         if isinstance(node, ast.Import):
             roots.update(
                 a.asname or a.name.split(".")[0]
                 for a in node.names
                 if a.name.split(".")[0] in _NETWORK_MODULES
             )
-    for node in ast.walk(tree):
+    for node in _walk(tree):
         if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
             continue
         if dotted(node.value.func).split(".")[0] in roots:
@@ -411,7 +422,7 @@ def _imported_names(tree: ast.Module) -> set[str]:
     """Return names imported from network modules (`from requests import post`)."""
     return {
         alias.asname or alias.name
-        for node in ast.walk(tree)
+        for node in _walk(tree)
         if isinstance(node, ast.ImportFrom)
         and node.module
         and node.module.split(".")[0] in _NETWORK_MODULES
@@ -615,7 +626,7 @@ def _secret_env_hits(context: _Context) -> Iterator[CodeHit]:
     """Report secret env vars that flow into requests to hosts not named after them."""
     if not context.facts.network:
         return
-    for node in ast.walk(context.tree):
+    for node in _walk(context.tree):
         if not isinstance(node, ast.Call) or not _is_request(node):
             continue
         values = [v for arg in _call_inputs(node) for v in context.bindings.expand(arg)]
@@ -700,7 +711,7 @@ def _env_dump_hits(context: _Context) -> Iterator[CodeHit]:
 
 def _env_dumps(tree: ast.Module) -> Iterator[tuple[ast.expr, str | None]]:
     """Yield whole-environment copies and the name each one is bound to, if any."""
-    for node in ast.walk(tree):
+    for node in _walk(tree):
         if isinstance(node, ast.keyword) and node.arg == "env":
             continue
         value, name = _dump_in(node)
@@ -746,7 +757,7 @@ def _is_environ(node: ast.AST) -> bool:
 def _names_passed_as_env(tree: ast.Module) -> set[str]:
     return {
         node.value.id
-        for node in ast.walk(tree)
+        for node in _walk(tree)
         if isinstance(node, ast.keyword) and node.arg == "env" and isinstance(node.value, ast.Name)
     }
 
@@ -758,7 +769,7 @@ class _Taint:
         self._bindings = bindings
         self._functions = {
             node.name: node
-            for node in ast.walk(tree)
+            for node in _walk(tree)
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         }
         self._args_objects = _args_objects(tree)
@@ -772,7 +783,7 @@ class _Taint:
         for name, values in self._bindings.values.items():
             if name not in self.names and any(self._source(v) for v in values):
                 self.names.add(name)
-        for node in ast.walk(tree):
+        for node in _walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 self._taint_params(node)
         return len(self.names) > before
@@ -807,7 +818,7 @@ class _Taint:
 def _args_objects(tree: ast.Module) -> set[str]:
     """Return the names bound to `parse_args()` results."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _walk(tree):
         if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
             continue
         if call_name(node.value) in ("parse_args", "parse_known_args"):
@@ -838,7 +849,7 @@ def _traversal_hits(context: _Context) -> Iterator[CodeHit]:
 def _scopes(tree: ast.Module) -> Iterator[ast.AST]:
     yield tree
     yield from (
-        node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        node for node in _walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
     )
 
 
@@ -850,12 +861,12 @@ def _has_containment(scope: ast.AST) -> bool:
 
 
 def _calls(scope: ast.AST) -> Iterable[ast.Call]:
-    return (node for node in ast.walk(scope) if isinstance(node, ast.Call))
+    return (node for node in _walk(scope) if isinstance(node, ast.Call))
 
 
 def _joins(scope: ast.AST) -> Iterator[tuple[ast.expr, str | None]]:
     """Yield path joins in a scope with the name they are assigned to, if any."""
-    for node in ast.walk(scope):
+    for node in _walk(scope):
         if isinstance(node, ast.Assign) and _is_join(node.value):
             names = [t.id for t in node.targets if isinstance(t, ast.Name)]
             yield node.value, names[0] if names else None
@@ -882,7 +893,7 @@ def _joined_parts(node: ast.expr) -> list[ast.expr]:
 
 
 def _is_written(scope: ast.AST, join: ast.expr, target: str | None) -> bool:
-    for node in ast.walk(scope):
+    for node in _walk(scope):
         if not isinstance(node, ast.Call):
             continue
         uses = [a for a in node.args if a is join or _is_name(a, target)]

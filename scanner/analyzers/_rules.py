@@ -1,9 +1,12 @@
 """Signature rules kept as data: the YAML packs, their schema and the matching engine.
 
 Each file of `scanner/rules/` is a pack validated by `RulePack` (unknown keys are
-errors). A rule names the file types and Markdown regions it reads, its patterns
-(Python regexes, multi-line mode, case-insensitive unless `case_sensitive`), and how
-evidence moves its severity:
+errors). A rule names the file types it reads (`markdown`, `python`, `shell`,
+`powershell`, `javascript`, `config`, `requirements`, `html`, `code`, `text`, or `any`),
+the Markdown regions (`code`: fenced and indented blocks and inline code; `comment`:
+HTML comments; `prose`: the rest; `any`), its patterns (Python regexes, multi-line
+mode, case-insensitive unless `case_sensitive`; a group named `secret` is masked in
+every snippet), and how evidence moves its severity:
 
 - `exclude`: a pattern found on the hit's lines cancels the hit;
 - `raise_when` / `lower_when`: a pattern found on the hit's lines raises the severity
@@ -15,7 +18,13 @@ evidence moves its severity:
 
 `{{name}}` in a pattern expands to a fragment of `fragments.yaml`; each host list
 there is also a fragment, `{{hosts_<list>}}`. `examples.hit` holds text the rule must
-report above INFO, `examples.miss` text it must not.
+report above INFO, `examples.miss` text it must not (shown in the rule's first file
+type; rules for `any` file are shown as Markdown). `ast_fallback` rules apply to Python
+only when the file does not parse, the syntax-tree checks covering it otherwise.
+
+Before a pattern runs, a literal it cannot match without (derived from the regex) is
+looked up in the lower-cased text, which skips most patterns on most files. Patterns
+keep every repetition bounded so that no input makes matching quadratic.
 """
 
 from __future__ import annotations
@@ -263,7 +272,7 @@ class RuleSet:
         hosts = self.hosts.get(name.removeprefix("hosts_"))
         if name.startswith("hosts_") and hosts is not None:
             alternatives = "|".join(re.escape(host) for host in hosts)
-            return rf"(?=\w)(?<![\w.-])(?:[\w-]+\.)*?(?:{alternatives})\b"
+            return rf"(?=\w)(?<![\w.-])(?:[\w-]{{1,63}}\.){{0,8}}?(?:{alternatives})\b"
         raise RuleError(f"unknown fragment {{{{{name}}}}}")
 
     def _compile_all(

@@ -1,8 +1,9 @@
 """Check what each file really is against its name, and account for every skipped entry.
 
 Rules:
-    files.executable (high): an ELF, PE or Mach-O binary ships in the skill; nothing in
-        it can be reviewed, and the agent can be told to run it.
+    files.executable (high; critical when its printable strings pair a credential store
+        with an untrusted destination): an ELF, PE or Mach-O binary ships in the skill;
+        nothing in it can be reviewed, and the agent can be told to run it.
     files.disguised-executable (critical): that binary is named like text, an image, a
         font or a document (`LICENSE.txt`).
     files.disguised-archive (high): an archive named like text, an image, a font or a
@@ -20,8 +21,9 @@ Rules:
     files.archive (medium): archives and code containers (zip, tar, gz, 7z, jar, wheel)
         are not opened here, so their content is not analysed. Office documents are not
         reported.
-    files.exec-non-script (high, critical for a binary): SKILL.md or a script makes
-        executable, or runs, a package file that is not a script (`chmod +x assets/x.txt`).
+    files.exec-non-script (high, critical for a binary): SKILL.md or a shell script makes
+        executable, or runs, a package file named like text, an image, a font or a
+        document (`chmod +x assets/x.txt`, `bash notes.txt`). Sourcing `.env` is fine.
     files.symlink (medium; high when it points outside the skill): a link was not
         followed; its target is in the metadata, escaped.
     files.special-file (medium): a FIFO, socket or device was not read.
@@ -50,7 +52,14 @@ from collections.abc import Iterator
 from pydantic import JsonValue
 
 from scanner.analyzers._rules import RuleSet, ScanTarget, default_ruleset
-from scanner.analyzers._text import FileType, LineIndex, escape_invisible, file_type, make_snippet
+from scanner.analyzers._text import (
+    FileType,
+    LineIndex,
+    escape_invisible,
+    file_type,
+    make_snippet,
+    normalize_newlines,
+)
 from scanner.analyzers.base import Analyzer
 from scanner.analyzers.registry import register
 from scanner.core.models import Category, FileKind, Finding, Severity, SkillFile, SkillPackage
@@ -533,7 +542,7 @@ def _exec_reference_findings(package: SkillPackage) -> Iterator[Finding]:
         kind = file_type(item)
         if kind not in (FileType.MARKDOWN, FileType.SHELL) or not item.text:
             continue
-        index = LineIndex(item.text)
+        index = LineIndex(normalize_newlines(item.text))
         for offset, target in _executed_files(item, files):
             line = index.line_of(offset)
             binary = sniff(target) in EXECUTABLE_TYPES

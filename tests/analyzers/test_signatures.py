@@ -513,3 +513,21 @@ def test_secret_env_var_is_judged_by_where_it_goes(scan, script, expected):
     findings = of_rule(scan({"scripts/s.py": script}, "signatures"), "py.secret-to-foreign-host")
 
     assert [f.severity for f in findings] == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('echo "127.0.0.1 app.local" | sudo tee -a /etc/hosts', MEDIUM),
+        ('echo "203.0.113.5 github.com" | sudo tee -a /etc/hosts', HIGH),
+        (
+            "echo 'deb https://pkgs.example.net main' | sudo tee /etc/apt/sources.list.d/x.list",
+            MEDIUM,
+        ),
+        ("echo 'nameserver 203.0.113.53' | sudo tee /etc/resolv.conf", Severity.CRITICAL),
+    ],
+)
+def test_system_writes_are_judged_by_target(scan, line, expected):
+    findings = scan({"scripts/setup.sh": f"#!/bin/sh\n{line}\n"}, "signatures")
+
+    assert [f.severity for f in of_rule(findings, "priv.system-write")] == [expected]

@@ -20,6 +20,7 @@ from scanner.analyzers.base import Activation, Analyzer
 from scanner.analyzers.registry import register
 from scanner.core.models import Category, Finding, Severity, SkillPackage
 
+
 class _TestAnalyzer(Analyzer):
     activation: ClassVar[Activation] = Activation(kind="policy", detail="enabled_analyzers")
 

@@ -1,0 +1,58 @@
+"""Hostile text never crashes an analyzer, findings are deterministic, patterns stay linear."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scanner.analyzers import registry
+from scanner.analyzers._rules import default_ruleset
+from scanner.core.models import FileKind, Manifest, SkillFile, SkillPackage
+
+NEGATED_CLASS = r"\[\^(?:\\.|[^\]\\])*\]"
+UNBOUNDED = re.compile(rf"(?:{NEGATED_CLASS}|\\S)[*+]")
+ALPHABET = st.sampled_from(
+    [
+        *"abc ./-_$(){}[]|&;<>\"'`#*!\n\t=:@~\\",
+        *("curl ", "| sh", "```", "<!--", "-->", "\u200b", "\u202e", "\U000e0041"),
+        *("\u0430", "base64 -d", "eval(", "ignore previous "),
+    ]
+)
+
+
+def package_with(path: str, text: str) -> SkillPackage:
+    item = SkillFile(
+        path=path,
+        size=len(text),
+        sha256="0" * 64,
+        kind=FileKind.TEXT,
+        detected_type="text",
+        text=text,
+    )
+    return SkillPackage(name="fuzz", root_name="fuzz", manifest=Manifest(body=text), files=(item,))
+
+
+def test_no_pattern_repeats_an_open_class_without_bound():
+    ruleset = default_ruleset()
+    patterns = [p.pattern for rule in ruleset.rules for p in rule.patterns]
+    patterns += [p.pattern for facts in ruleset.facts.values() for p in facts]
+
+    offenders = [p for p in patterns if UNBOUNDED.search(p)]
+
+    assert offenders == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=st.lists(ALPHABET, max_size=200).map("".join),
+    path=st.sampled_from(["SKILL.md", "scripts/a.py", "scripts/a.sh", "x.js", "notes.txt"]),
+)
+def test_any_text_gives_findings_without_crashing(text, path):
+    package = package_with(path, text)
+
+    for name in registry.names():
+        findings = registry.instance(name).analyze(package)
+        again = registry.instance(name).analyze(package)
+        assert findings == again
