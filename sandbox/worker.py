@@ -138,4 +138,4 @@ def _analyze(analyzer: Analyzer, payload: bytes | bytearray) -> list[Finding]:
     package = pickle.loads(payload)  # noqa: S301 - the parent is trusted
     if not isinstance(package, SkillPackage):
         raise TypeError("the payload is not a SkillPackage")
-    return analyzer.analyze(package)
+    return analyzer.run(package)

@@ -27,7 +27,9 @@ logger = logging.getLogger(__name__)
 
 
 def _add_scan_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--format", choices=("table", "json"), default="table", help="output format"
+    )
     parser.add_argument(
         "--policy",
         default="balanced",
@@ -44,7 +46,7 @@ def _add_scan_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
     parser.add_argument("--reload", action="store_true", help="restart on code changes (dev only)")
 
 
@@ -54,11 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     scan = sub.add_parser("scan", help="scan one skill folder")
-    scan.add_argument("path", type=Path)
+    scan.add_argument("path", type=Path, help="the skill folder")
     _add_scan_options(scan)
     scan_all = sub.add_parser("scan-all", help="scan every skill folder under a folder")
-    scan_all.add_argument("path", type=Path)
-    scan_all.add_argument("--recursive", action="store_true")
+    scan_all.add_argument("path", type=Path, help="a folder of skill folders")
+    scan_all.add_argument("--recursive", action="store_true", help="find skills at any depth")
     _add_scan_options(scan_all)
     serve = sub.add_parser("serve", help="run the HTTP API")
     _add_server_options(serve)
@@ -88,7 +90,11 @@ def _folders(args: argparse.Namespace) -> list[Path]:
         raise InvalidPackageError(f"{args.path} is not a folder")
     if args.command == "scan":
         return [root]
-    return discover_skills(root, recursive=args.recursive, limit=100_000)
+    found = discover_skills(root, recursive=args.recursive, limit=100_000)
+    if not found:
+        hint = "" if args.recursive else " (add --recursive to search deeper)"
+        raise InvalidPackageError(f"no skill folders (holding a SKILL.md) under {args.path}{hint}")
+    return found
 
 
 async def _scan(args: argparse.Namespace, folders: list[Path]) -> int:

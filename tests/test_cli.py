@@ -66,3 +66,10 @@ def test_bad_arguments_exit_2():
 
     assert proc.returncode == 2
     assert "usage" in proc.stderr
+
+
+def test_scan_all_without_skills_exits_2(tmp_path: Path):
+    proc = run_cli("scan-all", str(tmp_path))
+
+    assert proc.returncode == 2
+    assert "no skill folders" in proc.stderr

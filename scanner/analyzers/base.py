@@ -39,3 +39,9 @@ class Analyzer(ABC):
     @abstractmethod
     def analyze(self, package: SkillPackage) -> list[Finding]:
         """Return the findings for one package."""
+
+    def run(self, package: SkillPackage) -> list[Finding]:
+        """Analyze a package, then mask secrets in everything the findings carry."""
+        from scanner.analyzers._redact import redact_finding
+
+        return [redact_finding(finding) for finding in self.analyze(package)]

@@ -26,9 +26,11 @@ Rules:
         document (`chmod +x assets/x.txt`, `bash notes.txt`). Sourcing `.env` is fine.
     files.symlink (medium; high when it points outside the skill): a link was not
         followed; its target is in the metadata, escaped.
-    files.special-file (medium): a FIFO, socket or device was not read.
-    files.not-fully-analysed (medium): entries skipped for limits (too many files, too
-        large, too deep, unreadable) and truncated files.
+    files.special-file (high): a FIFO, socket or device was not read; no skill needs one.
+    files.not-fully-analysed (high; medium for a truncated binary): entries skipped for
+        limits (too many files, too large, too deep, unreadable) and text files cut at the
+        read limit. Padding a script past the limit is an evasion, so content the scanner
+        could not read fails the scan rather than passing unseen.
     files.not-scanned (low): version-control folders, entries beside the skill folder,
         and names with undecodable bytes.
 
@@ -459,7 +461,7 @@ def _coverage_findings(item: SkillFile) -> Iterator[Finding]:
         yield _finding(
             "files.not-fully-analysed",
             Category.ANALYSIS_COVERAGE,
-            Severity.MEDIUM,
+            Severity.HIGH if item.kind is FileKind.TEXT else Severity.MEDIUM,
             "File only partly analysed",
             f"`{item.path}` is larger than the read limit; only its beginning was scanned.",
             item.path,
@@ -488,7 +490,7 @@ def _skipped_findings(package: SkillPackage) -> Iterator[Finding]:
             yield _finding(
                 "files.special-file",
                 Category.PACKAGE_INTEGRITY,
-                Severity.MEDIUM,
+                Severity.HIGH,
                 "Special file not read",
                 f"`{entry.path}` is a {detail or 'special file'}.",
                 entry.path,
@@ -520,7 +522,7 @@ def _skip_finding(path: str, reason: str, detail: str, metadata: dict[str, JsonV
     return _finding(
         "files.not-scanned" if low else "files.not-fully-analysed",
         Category.ANALYSIS_COVERAGE,
-        Severity.LOW if low else Severity.MEDIUM,
+        Severity.LOW if low else Severity.HIGH,
         "Entry not scanned" if low else "Skill not fully analysed",
         f"`{path}` was skipped ({reason}){': ' + detail if detail else ''}.",
         path,

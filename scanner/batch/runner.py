@@ -142,6 +142,12 @@ class BatchRunner:
             job.status = JobStatus.COMPLETED
         except ScannerError as exc:
             job.status, job.error = JobStatus.FAILED, ErrorInfo(code=exc.code, message=exc.message)
+        except asyncio.CancelledError:
+            job.status = JobStatus.FAILED
+            job.error = ErrorInfo(
+                code="cancelled", message="the server stopped before the batch ended"
+            )
+            raise
         except Exception:
             logger.exception("batch job failed", extra={"scan_id": job.scan_id})
             job.status = JobStatus.FAILED

@@ -103,6 +103,13 @@ class PathNotAllowedError(ScannerError):
     http_status = 403
 
 
+class ForbiddenRequestError(ScannerError):
+    """The request comes from a host name or origin the server does not serve."""
+
+    code = "forbidden"
+    http_status = 403
+
+
 class ScanNotFoundError(ScannerError):
     """No batch job has this id (never created, or expired after its TTL)."""
 

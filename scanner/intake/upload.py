@@ -166,6 +166,11 @@ async def _read_form(request: web.Request, workdir: Path, limits: _Limits) -> Up
                 raise BadRequestError("send only one 'file' part")
             size = await _save_file(part, archive, limits.upload_bytes)
             upload = Upload(archive=archive, size=size, filename=_display_name(filename), fields={})
+        elif filename is not None:
+            raise BadRequestError(
+                f"the multipart part {name!r} carries a file; send the ZIP archive in the "
+                f"part named '{FILE_FIELD}'"
+            )
         else:
             _check_field_name(name, fields, limits.fields)
             fields[str(name)] = await _read_field(part, limits.field_bytes)

@@ -17,7 +17,8 @@ def render(result: ScanResult) -> str:
     top = result.max_severity.value if result.max_severity else "none"
     lines = [
         f"{result.skill_name}: {verdict} (policy {result.policy}, max severity {top}, "
-        f"{result.findings_count} findings, {result.scan_duration_seconds:.3f} s)",
+        f"{result.findings_count} finding{'' if result.findings_count == 1 else 's'}, "
+        f"{result.scan_duration_seconds:.3f} s)",
     ]
     if result.findings:
         header = ("SEVERITY", "RULE", "LOCATION", "TITLE")

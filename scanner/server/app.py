@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -13,19 +14,38 @@ from scanner.batch.store import MemoryJobStore
 from scanner.engine import Engine
 from scanner.server import handlers
 from scanner.server.keys import BATCH_KEY, ENGINE_KEY, SETTINGS_KEY, STORE_KEY
-from scanner.server.middlewares import error_middleware, headers_middleware
+from scanner.server.middlewares import error_middleware, headers_middleware, make_origin_guard
 from scanner.server.openapi import ASSETS, REDOC_PAGE, SWAGGER_INIT, SWAGGER_PAGE, openapi_document
 from scanner.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+# In-flight requests get this long after SIGTERM/SIGINT before they are cancelled.
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 async def _openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document())
 
 
+# SECURITY: the documentation pages may only load what this server serves, so a
+# viewer never reaches the internet (telemetry, logos, fonts) and injected markup
+# in a schema description cannot pull scripts from elsewhere.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def _docs_page(html: str) -> web.Response:
+    return web.Response(
+        text=html, content_type="text/html", headers={"Content-Security-Policy": DOCS_CSP}
+    )
+
+
 async def _swagger(request: web.Request) -> web.Response:
-    return web.Response(text=SWAGGER_PAGE, content_type="text/html")
+    return _docs_page(SWAGGER_PAGE)
 
 
 async def _swagger_init(request: web.Request) -> web.Response:
@@ -33,7 +53,7 @@ async def _swagger_init(request: web.Request) -> web.Response:
 
 
 async def _redoc(request: web.Request) -> web.Response:
-    return web.Response(text=REDOC_PAGE, content_type="text/html")
+    return _docs_page(REDOC_PAGE)
 
 
 async def _asset(request: web.Request) -> web.StreamResponse:
@@ -45,6 +65,12 @@ async def _asset(request: web.Request) -> web.StreamResponse:
     response = web.FileResponse(path, headers={"Content-Type": content_type})
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+async def _stop_batches(app: web.Application) -> None:
+    # NOTE: on_shutdown runs as soon as the server stops accepting connections, so
+    # running batches stop starting new skills instead of running to the end.
+    await app[BATCH_KEY].close()
 
 
 def add_routes(app: web.Application) -> None:
@@ -75,11 +101,22 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         logger.info("sandbox stopped", extra={"status": "down"})
 
 
+def is_loopback(host: str) -> bool:
+    """Return True when a listen address only accepts local connections."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def create_app(settings: Settings | None = None) -> web.Application:
     """Build the application; the sandbox starts and stops with it."""
     settings = settings or Settings()
+    guard = make_origin_guard(loopback_only=is_loopback(settings.host))
     app = web.Application(
-        middlewares=[error_middleware, headers_middleware],
+        middlewares=[error_middleware, headers_middleware, guard],
         client_max_size=settings.max_json_body_bytes,
     )
     engine = Engine(settings)
@@ -89,6 +126,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[STORE_KEY] = store
     app[BATCH_KEY] = BatchRunner(engine, store, settings.batch_concurrency)
     app.cleanup_ctx.append(_lifecycle)
+    app.on_shutdown.append(_stop_batches)
     add_routes(app)
     return app
 
@@ -99,7 +137,14 @@ def run_server(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) 
         _run_with_reload(host, port)
         return
     settings = Settings(host=host, port=port)
-    web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None)
+    web.run_app(
+        create_app(settings),
+        host=host,
+        port=port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+    )
 
 
 def _serve_child(host: str, port: int) -> None:

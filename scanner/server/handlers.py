@@ -12,7 +12,12 @@ from aiohttp import web
 
 from scanner import __version__
 from scanner.analyzers import registry
-from scanner.core.errors import BadRequestError, UnsupportedMediaError, ValidationError
+from scanner.core.errors import (
+    BadRequestError,
+    InvalidPackageError,
+    UnsupportedMediaError,
+    ValidationError,
+)
 from scanner.core.scan import OPTIONAL_FLAGS, ScanOptions
 from scanner.engine import confine
 from scanner.intake.archive import extract_zip
@@ -68,7 +73,7 @@ async def read_json(request: web.Request, model: type[ModelT]) -> ModelT:
     raw = await request.read()
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise BadRequestError(
             f"the request body is not valid JSON ({exc.__class__.__name__})"
         ) from exc
@@ -181,8 +186,8 @@ async def scan_batch(request: web.Request) -> web.Response:
     root = confine(
         body.skills_directory, field="skills_directory", allowed_roots=engine.settings.allowed_roots
     )
-    if not await asyncio.to_thread(root.is_dir):
-        raise ValidationError("skills_directory is not an existing folder")
+    if not await asyncio.to_thread(_is_dir, root):
+        raise InvalidPackageError("skills_directory is not an existing folder")
     options = ScanOptions(**body.model_dump(exclude={"skills_directory", "recursive"}))
     job = request.app[BATCH_KEY].submit(root, body.skills_directory, options, body.recursive)
     accepted = BatchAccepted(
@@ -195,6 +200,13 @@ async def batch_status(request: web.Request) -> web.Response:
     """Report a batch job's status, progress and, once done, its results."""
     job = request.app[STORE_KEY].get(request.match_info["scan_id"])
     return json_model(job)
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def static_path(package: str, *parts: str) -> Path:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
-from scanner.core.errors import ScannerError, StoreFullError
+from scanner.core.errors import ForbiddenRequestError, ScannerError, StoreFullError
 from scanner.logs import scan_id_var
 from scanner.server.schemas import ErrorDetail, ErrorResponse
 
@@ -73,6 +74,47 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         logger.exception("request failed", extra={"path": request.path})
         return error_response(500, "internal", "internal error; the server log has the details")
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def _host_name(host: str) -> str:
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _is_cross_origin(request: web.Request, host: str) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None or request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    return urlsplit(origin).netloc.lower() != host.lower()
+
+
+def make_origin_guard(*, loopback_only: bool) -> Middleware:
+    """Refuse requests a web page could forge against a local server.
+
+    SECURITY: a server on loopback answers only to loopback host names, which stops
+    DNS rebinding (a page on attacker.example resolving to 127.0.0.1); and a request
+    that carries an `Origin` from another site is refused, since a browser sends
+    cross-site form posts (multipart uploads) without asking first.
+    """
+
+    @web.middleware
+    async def origin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        host = request.headers.get("Host", "")
+        if loopback_only and _host_name(host).lower() not in LOOPBACK_NAMES:
+            raise ForbiddenRequestError(
+                "this server only answers to localhost names; the Host header names another"
+            )
+        if _is_cross_origin(request, host):
+            raise ForbiddenRequestError(
+                "cross-origin requests are refused; call the API from its own origin"
+            )
+        return await handler(request)
+
+    return origin_guard
 
 
 @web.middleware

@@ -212,12 +212,12 @@ def test_symlinks_are_reported_with_their_target(tmp_path):
 @pytest.mark.parametrize(
     ("reason", "rule", "severity"),
     [
-        ("special_file", "files.special-file", Severity.MEDIUM),
-        ("too_many_files", "files.not-fully-analysed", Severity.MEDIUM),
-        ("too_large", "files.not-fully-analysed", Severity.MEDIUM),
-        ("unreadable", "files.not-fully-analysed", Severity.MEDIUM),
+        ("special_file", "files.special-file", Severity.HIGH),
+        ("too_many_files", "files.not-fully-analysed", Severity.HIGH),
+        ("too_large", "files.not-fully-analysed", Severity.HIGH),
+        ("unreadable", "files.not-fully-analysed", Severity.HIGH),
         ("vcs_metadata", "files.not-scanned", Severity.LOW),
-        ("some_new_reason", "files.not-fully-analysed", Severity.MEDIUM),
+        ("some_new_reason", "files.not-fully-analysed", Severity.HIGH),
     ],
 )
 def test_every_skipped_entry_is_reported(reason, rule, severity):
@@ -237,6 +237,20 @@ def test_truncated_file_is_reported_as_not_fully_analysed():
     item = SkillFile(
         path="big.md", size=10**9, sha256="0" * 64, kind=FileKind.TEXT, detected_type="text",
         text="# big\n", truncated=True,
+    )  # fmt: skip
+    package = SkillPackage(name="s", root_name="s", files=(item,))
+
+    findings = registry.instance("files").analyze(package)
+
+    assert [(f.rule_id, f.severity) for f in findings] == [
+        ("files.not-fully-analysed", Severity.HIGH)
+    ]
+
+
+def test_truncated_binary_is_reported_at_medium():
+    item = SkillFile(
+        path="font.ttf", size=10**9, sha256="0" * 64, kind=FileKind.BINARY,
+        detected_type="data", data=b"\0\1\0\0", truncated=True,
     )  # fmt: skip
     package = SkillPackage(name="s", root_name="s", files=(item,))
 

@@ -120,3 +120,54 @@ async def test_responses_carry_security_headers(client):
 
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert resp.headers["X-Frame-Options"] == "DENY"
+
+
+async def test_redoc_bundle_is_a_classic_script_without_module_syntax(client):
+    resp = await client.get("/docs/assets/redoc.standalone.js")
+
+    text = await resp.text()
+    assert resp.status == 200
+    assert "import.meta" not in text
+    assert "Redoc" in text
+
+
+async def test_docs_pages_forbid_loading_anything_from_elsewhere(client):
+    for page in ("/docs", "/redoc"):
+        resp = await client.get(page)
+        csp = resp.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp
+        assert "img-src 'self' data:" in csp
+        assert "connect-src 'self'" in csp
+
+
+async def test_foreign_host_header_is_refused_on_loopback(client):
+    resp = await client.get("/health", headers={"Host": "attacker.example"})
+
+    body = await resp.json()
+    assert resp.status == 403
+    assert body["error"]["code"] == "forbidden"
+
+
+async def test_localhost_host_names_are_served(client):
+    for host in ("localhost:8000", "127.0.0.1", "[::1]:8000"):
+        resp = await client.get("/health", headers={"Host": host})
+        assert resp.status == 200, host
+
+
+async def test_cross_origin_post_is_refused(client):
+    resp = await client.post(
+        "/scan", json={"skill_directory": "/x"}, headers={"Origin": "https://evil.example"}
+    )
+
+    assert resp.status == 403
+    assert "cross-origin" in (await resp.json())["error"]["message"]
+
+
+async def test_same_origin_post_from_swagger_is_served(client):
+    host = f"{client.host}:{client.port}"
+
+    resp = await client.post(
+        "/scan", json={"skill_directory": "relative"}, headers={"Origin": f"http://{host}"}
+    )
+
+    assert resp.status == 422
