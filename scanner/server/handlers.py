@@ -56,10 +56,14 @@ def describe_validation(exc: pydantic.ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_model(model: type[ModelT], data: object) -> ModelT:
-    """Validate request data into a model, turning errors into a 422."""
+def parse_model(model: type[ModelT], data: object, *, strict: bool = False) -> ModelT:
+    """Validate request data into a model, turning errors into a 422.
+
+    JSON bodies are validated strictly (`true`, not `"yes"`); form fields arrive as
+    text and are converted.
+    """
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=strict)
     except pydantic.ValidationError as exc:
         raise ValidationError(describe_validation(exc)) from exc
 
@@ -79,7 +83,7 @@ async def read_json(request: web.Request, model: type[ModelT]) -> ModelT:
         ) from exc
     if not isinstance(data, dict):
         raise BadRequestError("the request body must be a JSON object")
-    return parse_model(model, data)
+    return parse_model(model, data, strict=True)
 
 
 async def index(request: web.Request) -> web.Response:
@@ -175,6 +179,8 @@ async def scan_upload(request: web.Request) -> web.Response:
             max_entries=settings.max_zip_entries,
             max_uncompressed_bytes=settings.max_uncompressed_bytes,
         )
+        if not await asyncio.to_thread(_has_entries, dest):
+            raise InvalidPackageError("the archive holds no files; zip the skill folder itself")
         result = await engine.scan_directory(dest, options, label=None)
     return json_model(result)
 
@@ -200,6 +206,10 @@ async def batch_status(request: web.Request) -> web.Response:
     """Report a batch job's status, progress and, once done, its results."""
     job = request.app[STORE_KEY].get(request.match_info["scan_id"])
     return json_model(job)
+
+
+def _has_entries(path: Path) -> bool:
+    return path.is_dir() and any(path.iterdir())
 
 
 def _is_dir(path: Path) -> bool:

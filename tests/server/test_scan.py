@@ -334,3 +334,12 @@ async def test_secrets_in_hidden_text_are_redacted_everywhere(client, make_skill
     assert resp.status == 200
     assert "unicode.tag-characters" in text
     assert "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY" not in text
+
+
+@pytest.mark.parametrize("value", ["yes", 1, "true"])
+async def test_json_booleans_must_be_booleans(client, value):
+    resp = await client.post("/scan", json={"skill_directory": "/x", "lenient": value})
+
+    body = await resp.json()
+    assert resp.status == 422
+    assert "lenient" in body["error"]["message"]

@@ -122,3 +122,15 @@ async def test_garbage_upload_is_400_and_leaves_nothing(client, settings_factory
     assert body["error"]["code"] == "invalid_archive"
     assert leftover_temp(settings_factory().temp_dir) == []
     assert (await client.get("/health")).status == 200
+
+
+async def test_empty_archive_is_422(client):
+    empty = io.BytesIO()
+    with zipfile.ZipFile(empty, "w"):
+        pass
+
+    resp = await client.post("/scan-upload", data=form(empty.getvalue()))
+
+    body = await resp.json()
+    assert resp.status == 422
+    assert "holds no files" in body["error"]["message"]
