@@ -132,11 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     from scanner.core.errors import ScannerError
 
     if args.command == "serve":
-        logs.configure(json_lines=True)
-        from scanner.server.app import run_server
-
-        run_server(args.host, args.port, args.reload)
-        return EXIT_OK
+        return _serve(args)
     logs.configure(json_lines=False, level=logging.WARNING)
     try:
         return asyncio.run(_scan(args, _folders(args)))
@@ -150,14 +146,22 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from scanner import logs
+    from scanner.core.errors import ScannerError
+    from scanner.server.app import run_server
+
+    logs.configure(json_lines=True)
+    try:
+        run_server(args.host, args.port, args.reload)
+    except ScannerError as exc:
+        print(f"skill-scanner: error: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
 def api_main(argv: list[str] | None = None) -> int:
     """Run `skill-scanner-api [--host] [--port] [--reload]`."""
     parser = argparse.ArgumentParser(prog="skill-scanner-api", description="Run the HTTP API.")
     _add_server_options(parser)
-    args = parser.parse_args(argv)
-    from scanner import logs
-    from scanner.server.app import run_server
-
-    logs.configure(json_lines=True)
-    run_server(args.host, args.port, args.reload)
-    return EXIT_OK
+    return _serve(parser.parse_args(argv))

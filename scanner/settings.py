@@ -30,6 +30,16 @@ class Settings(BaseSettings):
         "(colon-separated in the environment); empty means no restriction.",
     )
 
+    api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        default=(),
+        description="Bearer tokens accepted by every endpoint but /health and the docs "
+        "(comma-separated in the environment); empty means no authentication.",
+    )
+    allow_public: bool = Field(
+        default=False,
+        description="Start on a non-loopback address with neither allowed roots nor API keys.",
+    )
+
     max_upload_bytes: int = Field(default=50 * MIB, gt=0)
     max_zip_entries: int = Field(default=500, gt=0)
     max_uncompressed_bytes: int = Field(default=200 * MIB, gt=0)
@@ -67,6 +77,13 @@ class Settings(BaseSettings):
     def _split_roots(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(Path(part).expanduser() for part in value.split(":") if part.strip())
+        return value
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
     @field_validator("plugin_modules", mode="before")

@@ -63,7 +63,9 @@ _EDUCATION = re.compile(
     r"\b(?:malicious|attack(?:s|er|ers)?|injections?|jailbreaks?|suspicious|phishing|payloads?"
     r"|exploits?|adversarial|red\s+flags?|detect\w*|recogni[sz]\w*|warning\s+signs?|threats?"
     r"|dangerous|unsafe|insecure|vulnerab\w*|anti-?patterns?|bad\s+(?:example|practice)s?"
-    r"|examples?\s+of|manipulat\w*|social\s+engineering|scams?)\b",
+    r"|examples?\s+of|manipulat\w*|social\s+engineering|scams?"
+    r"|arbitrary\s+(?:code|commands?)|remote\s+code\s+execution|RCE|exfiltrat\w*"
+    r"|privilege\s+escalation)\b",
     re.IGNORECASE,
 )
 _EMPHASIS = re.compile(r"[*_~]+")

@@ -103,11 +103,25 @@ class PathNotAllowedError(ScannerError):
     http_status = 403
 
 
+class UnauthorizedError(ScannerError):
+    """API keys are configured and the request carries none, or a wrong one."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
 class ForbiddenRequestError(ScannerError):
     """The request comes from a host name or origin the server does not serve."""
 
     code = "forbidden"
     http_status = 403
+
+
+class ExposureError(ScannerError):
+    """The server would listen publicly with nothing confining what it reads."""
+
+    code = "unsafe_exposure"
+    http_status = 500
 
 
 class ScanNotFoundError(ScannerError):

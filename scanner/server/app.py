@@ -8,13 +8,20 @@ import sys
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from scanner.batch.runner import BatchRunner
 from scanner.batch.store import MemoryJobStore
+from scanner.core.errors import ExposureError
 from scanner.engine import Engine
 from scanner.server import handlers
 from scanner.server.keys import BATCH_KEY, ENGINE_KEY, SETTINGS_KEY, STORE_KEY
-from scanner.server.middlewares import error_middleware, headers_middleware, make_origin_guard
+from scanner.server.middlewares import (
+    error_middleware,
+    headers_middleware,
+    make_auth_guard,
+    make_origin_guard,
+)
 from scanner.server.openapi import ASSETS, REDOC_PAGE, SWAGGER_INIT, SWAGGER_PAGE, openapi_document
 from scanner.settings import Settings
 
@@ -114,9 +121,13 @@ def is_loopback(host: str) -> bool:
 def create_app(settings: Settings | None = None) -> web.Application:
     """Build the application; the sandbox starts and stops with it."""
     settings = settings or Settings()
-    guard = make_origin_guard(loopback_only=is_loopback(settings.host))
+    middlewares: list[Middleware] = [error_middleware, headers_middleware]
+    middlewares.append(make_origin_guard(loopback_only=is_loopback(settings.host)))
+    if settings.api_keys:
+        keys = tuple(key.get_secret_value() for key in settings.api_keys)
+        middlewares.append(make_auth_guard(keys))
     app = web.Application(
-        middlewares=[error_middleware, headers_middleware, guard],
+        middlewares=middlewares,
         client_max_size=settings.max_json_body_bytes,
     )
     engine = Engine(settings)
@@ -131,12 +142,30 @@ def create_app(settings: Settings | None = None) -> web.Application:
     return app
 
 
+def check_exposure(settings: Settings) -> None:
+    """Refuse to serve a non-loopback address with no confinement and no keys.
+
+    Raises:
+        ExposureError: the address is public and nothing limits what callers can read.
+    """
+    if is_loopback(settings.host) or settings.allow_public:
+        return
+    if settings.allowed_roots or settings.api_keys:
+        return
+    raise ExposureError(
+        f"refusing to listen on {settings.host}: anyone who can reach it could make the "
+        "server read any folder on this machine. Set SKILL_SCANNER_ALLOWED_ROOTS and/or "
+        "SKILL_SCANNER_API_KEYS, or SKILL_SCANNER_ALLOW_PUBLIC=true if that is intended."
+    )
+
+
 def run_server(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> None:
     """Serve the API until interrupted; with `reload`, restart on code changes."""
     if reload:
         _run_with_reload(host, port)
         return
     settings = Settings(host=host, port=port)
+    check_exposure(settings)
     web.run_app(
         create_app(settings),
         host=host,

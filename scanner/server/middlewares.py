@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from scanner.core.errors import ForbiddenRequestError, ScannerError, StoreFullError
+from scanner.core.errors import (
+    ForbiddenRequestError,
+    ScannerError,
+    StoreFullError,
+    UnauthorizedError,
+)
 from scanner.logs import scan_id_var
 from scanner.server.schemas import ErrorDetail, ErrorResponse
 
@@ -55,16 +61,21 @@ def _http_message(exc: web.HTTPException) -> str:
     return exc.reason
 
 
+def _headers_for(exc: ScannerError) -> dict[str, str] | None:
+    if isinstance(exc, StoreFullError):
+        return {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if isinstance(exc, UnauthorizedError):
+        return {"WWW-Authenticate": 'Bearer realm="skill-scanner"'}
+    return None
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Render `ScannerError`, HTTP errors and crashes as JSON error bodies."""
     try:
         return await handler(request)
     except ScannerError as exc:
-        headers = (
-            {"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(exc, StoreFullError) else None
-        )
-        return error_response(exc.http_status, exc.code, exc.message, headers)
+        return error_response(exc.http_status, exc.code, exc.message, _headers_for(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -83,6 +94,36 @@ def _host_name(host: str) -> str:
     if host.startswith("["):
         return host.split("]", 1)[0] + "]"
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+# Reachable without a key: liveness for orchestrators, and the documentation.
+PUBLIC_PATHS = frozenset({"/health", "/docs", "/redoc", "/openapi.json", "/docs/swagger-init.js"})
+PUBLIC_PREFIXES = ("/docs/assets/",)
+
+
+def make_auth_guard(keys: tuple[str, ...]) -> Middleware:
+    """Require `Authorization: Bearer <key>` on every endpoint but the public ones."""
+    encoded = [key.encode() for key in keys]
+
+    def _accepted(header: str) -> bool:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return False
+        # SECURITY: compare in constant time and against every key, so timing tells
+        # nothing about which key or how much of it matched.
+        given = token.strip().encode()
+        return any([hmac.compare_digest(given, key) for key in encoded])  # noqa: C419
+
+    @web.middleware
+    async def auth_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        public = request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES)
+        if not public and not _accepted(request.headers.get("Authorization", "")):
+            raise UnauthorizedError(
+                "send an API key as 'Authorization: Bearer <key>' (SKILL_SCANNER_API_KEYS)"
+            )
+        return await handler(request)
+
+    return auth_guard
 
 
 def _is_cross_origin(request: web.Request, host: str) -> bool:

@@ -175,6 +175,12 @@ def openapi_document() -> dict[str, Any]:
         openapi_version="3.1.0",
         info={"description": "Scan AI agent skill packages for attacks before installing them."},
     )
+    spec.components.security_scheme(
+        "apiKey",
+        {"type": "http", "scheme": "bearer",
+         "description": "Needed when the server sets SKILL_SCANNER_API_KEYS."},
+    )  # fmt: skip
+    spec.options["security"] = [{}, {"apiKey": []}]
     _, top = models_json_schema(_MODELS, ref_template=_REF)
     for name, schema in top.get("$defs", {}).items():
         spec.components.schema(name, schema)
