@@ -157,6 +157,10 @@ class SandboxPool:
         """Return the analyzer names the workers reported, once started."""
         return self._analyzers
 
+    def worker_pids(self) -> list[int]:
+        """Return the process ids of the live workers (for operators and fault tests)."""
+        return [h.pid for h in self._workers if not h.retired and h.pid is not None]
+
     def stats(self) -> PoolStats:
         """Return the pool's size, live workers, running and queued tasks, and restarts."""
         return PoolStats(

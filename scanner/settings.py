@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         description="Start on a non-loopback address with neither allowed roots nor API keys.",
     )
 
+    body_read_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="Time allowed for a whole request body to arrive."
+    )
     max_upload_bytes: int = Field(default=50 * MIB, gt=0)
     max_zip_entries: int = Field(default=500, gt=0)
     max_uncompressed_bytes: int = Field(default=200 * MIB, gt=0)
@@ -60,6 +63,9 @@ class Settings(BaseSettings):
     batch_ttl_seconds: float = Field(default=3600.0, gt=0)
     batch_concurrency: int = Field(default=4, ge=1)
     batch_max_skills: int = Field(default=5000, gt=0)
+    batch_max_result_bytes: int = Field(
+        default=256 * MIB, gt=0, description="Serialized results kept across finished jobs."
+    )
 
     llm_api_key: SecretStr | None = None
     llm_model: str | None = None

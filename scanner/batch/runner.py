@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from scanner.batch.store import (
+    LIVE,
     BatchJob,
     BatchReport,
     BatchSummary,
@@ -98,7 +99,7 @@ class BatchRunner:
         self.engine = engine
         self.store = store
         self.concurrency = concurrency
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def submit(self, root: Path, label: str, options: ScanOptions, recursive: bool) -> BatchJob:
         """Validate options, store a pending job and start it."""
@@ -112,15 +113,26 @@ class BatchRunner:
         )
         self.store.add(job)
         task = asyncio.get_running_loop().create_task(self._run(job, root, options))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[job.scan_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(job.scan_id, None))
+        return job
+
+    def cancel(self, scan_id: str) -> BatchJob:
+        """Cancel a pending or running job; a finished job is returned as it is."""
+        job = self.store.get(scan_id)
+        task = self._tasks.get(scan_id)
+        if job.status in LIVE and task is not None:
+            job.status = JobStatus.CANCELLED
+            job.error = ErrorInfo(code="cancelled", message="the batch was cancelled on request")
+            task.cancel()
         return job
 
     async def close(self) -> None:
         """Cancel running jobs and wait for them to stop."""
-        for task in list(self._tasks):
+        tasks = list(self._tasks.values())
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _run(self, job: BatchJob, root: Path, options: ScanOptions) -> None:
         job.status, job.started_at = JobStatus.RUNNING, datetime.now(UTC)
@@ -143,10 +155,11 @@ class BatchRunner:
         except ScannerError as exc:
             job.status, job.error = JobStatus.FAILED, ErrorInfo(code=exc.code, message=exc.message)
         except asyncio.CancelledError:
-            job.status = JobStatus.FAILED
-            job.error = ErrorInfo(
-                code="cancelled", message="the server stopped before the batch ended"
-            )
+            if job.status is not JobStatus.CANCELLED:
+                job.status = JobStatus.FAILED
+                job.error = ErrorInfo(
+                    code="cancelled", message="the server stopped before the batch ended"
+                )
             raise
         except Exception:
             logger.exception("batch job failed", extra={"scan_id": job.scan_id})
@@ -154,7 +167,8 @@ class BatchRunner:
             job.error = ErrorInfo(code="internal", message="the batch failed unexpectedly")
         finally:
             job.finished_at = datetime.now(UTC)
-            self.store.finished(job.scan_id)
+            size = len(job.result.model_dump_json()) if job.result is not None else 0
+            self.store.finished(job.scan_id, size)
 
     async def _scan_all(
         self, job: BatchJob, skills: list[Path], options: ScanOptions

@@ -27,6 +27,7 @@ class JobStatus(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 LIVE = frozenset({JobStatus.PENDING, JobStatus.RUNNING})
@@ -110,8 +111,8 @@ class JobStore(Protocol):
     def get(self, scan_id: str) -> BatchJob:
         """Return a job or raise `ScanNotFoundError`."""
 
-    def finished(self, scan_id: str) -> None:
-        """Start the TTL of a job that just completed or failed."""
+    def finished(self, scan_id: str, result_bytes: int = 0) -> None:
+        """Start the TTL of a job that just ended, recording the size of its result."""
 
     def __len__(self) -> int:
         """Return how many jobs are stored."""
@@ -121,13 +122,24 @@ class MemoryJobStore:
     """In-memory LRU of jobs with a TTL that starts when a job finishes."""
 
     def __init__(
-        self, max_jobs: int, ttl_seconds: float, clock: Callable[[], float] = time.monotonic
+        self,
+        max_jobs: int,
+        ttl_seconds: float,
+        max_result_bytes: int = 256 * 1024 * 1024,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_jobs = max_jobs
         self.ttl_seconds = ttl_seconds
+        self.max_result_bytes = max_result_bytes
         self._clock = clock
         self._jobs: OrderedDict[str, BatchJob] = OrderedDict()
         self._expires: dict[str, float] = {}
+        self._sizes: dict[str, int] = {}
+
+    @property
+    def result_bytes(self) -> int:
+        """Return the serialized size of every result held."""
+        return sum(self._sizes.values())
 
     def __len__(self) -> int:
         return len(self._jobs)
@@ -159,19 +171,23 @@ class MemoryJobStore:
         self._jobs.move_to_end(scan_id)
         return job
 
-    def finished(self, scan_id: str) -> None:
-        """Start the TTL of a finished job."""
-        if scan_id in self._jobs:
-            self._expires[scan_id] = self._clock() + self.ttl_seconds
+    def finished(self, scan_id: str, result_bytes: int = 0) -> None:
+        """Start the TTL of a finished job; evict older results past the byte budget."""
+        if scan_id not in self._jobs:
+            return
+        self._expires[scan_id] = self._clock() + self.ttl_seconds
+        self._sizes[scan_id] = result_bytes
+        while self.result_bytes > self.max_result_bytes and self._evict_one_finished(keep=scan_id):
+            pass
 
     def _purge_expired(self) -> None:
         now = self._clock()
         for scan_id in [sid for sid, when in self._expires.items() if when <= now]:
             self._drop(scan_id)
 
-    def _evict_one_finished(self) -> bool:
+    def _evict_one_finished(self, keep: str | None = None) -> bool:
         for scan_id, job in self._jobs.items():
-            if job.status not in LIVE:
+            if job.status not in LIVE and scan_id != keep:
                 self._drop(scan_id)
                 return True
         return False
@@ -179,3 +195,4 @@ class MemoryJobStore:
     def _drop(self, scan_id: str) -> None:
         self._jobs.pop(scan_id, None)
         self._expires.pop(scan_id, None)
+        self._sizes.pop(scan_id, None)

@@ -89,6 +89,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/scan-upload", handlers.scan_upload)
     app.router.add_post("/scan-batch", handlers.scan_batch)
     app.router.add_get("/scan-batch/{scan_id}", handlers.batch_status)
+    app.router.add_delete("/scan-batch/{scan_id}", handlers.cancel_batch)
     app.router.add_get("/openapi.json", _openapi)
     app.router.add_get("/docs", _swagger)
     app.router.add_get("/docs/swagger-init.js", _swagger_init)
@@ -131,7 +132,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
         client_max_size=settings.max_json_body_bytes,
     )
     engine = Engine(settings)
-    store = MemoryJobStore(settings.batch_max_jobs, settings.batch_ttl_seconds)
+    store = MemoryJobStore(
+        settings.batch_max_jobs, settings.batch_ttl_seconds, settings.batch_max_result_bytes
+    )
     app[SETTINGS_KEY] = settings
     app[ENGINE_KEY] = engine
     app[STORE_KEY] = store
@@ -173,6 +176,8 @@ def run_server(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) 
         print=None,
         access_log=None,
         shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+        # A client that goes away cancels its scan, which frees its sandbox worker.
+        handler_cancellation=True,
     )
 
 

@@ -15,6 +15,7 @@ from scanner.analyzers import registry
 from scanner.core.errors import (
     BadRequestError,
     InvalidPackageError,
+    RequestTimeoutError,
     UnsupportedMediaError,
     ValidationError,
 )
@@ -22,7 +23,7 @@ from scanner.core.scan import OPTIONAL_FLAGS, ScanOptions
 from scanner.engine import confine
 from scanner.intake.archive import extract_zip
 from scanner.intake.upload import receive_upload, request_workdir
-from scanner.server.keys import BATCH_KEY, ENGINE_KEY, STORE_KEY
+from scanner.server.keys import BATCH_KEY, ENGINE_KEY, SETTINGS_KEY, STORE_KEY
 from scanner.server.schemas import (
     AnalyzerInfo,
     AnalyzersResponse,
@@ -74,7 +75,12 @@ async def read_json(request: web.Request, model: type[ModelT]) -> ModelT:
         raise UnsupportedMediaError(
             "send the request body as JSON (Content-Type: application/json)"
         )
-    raw = await request.read()
+    timeout = request.app[SETTINGS_KEY].body_read_timeout_seconds
+    try:
+        async with asyncio.timeout(timeout):
+            raw = await request.read()
+    except TimeoutError as exc:
+        raise RequestTimeoutError(f"the request body did not arrive within {timeout:g} s") from exc
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
@@ -168,7 +174,12 @@ async def scan_upload(request: web.Request) -> web.Response:
     engine = request.app[ENGINE_KEY]
     settings = engine.settings
     async with request_workdir(settings.temp_dir) as workdir:
-        upload = await receive_upload(request, workdir, max_upload_bytes=settings.max_upload_bytes)
+        upload = await receive_upload(
+            request,
+            workdir,
+            max_upload_bytes=settings.max_upload_bytes,
+            read_timeout=settings.body_read_timeout_seconds,
+        )
         options = parse_model(ScanOptions, upload.fields)
         engine.plan(options)
         dest = workdir / "skill"
@@ -217,6 +228,12 @@ def _is_dir(path: Path) -> bool:
         return path.is_dir()
     except OSError:
         return False
+
+
+async def cancel_batch(request: web.Request) -> web.Response:
+    """Cancel a pending or running batch; a finished one is returned unchanged."""
+    job = request.app[BATCH_KEY].cancel(request.match_info["scan_id"])
+    return json_model(job)
 
 
 def static_path(package: str, *parts: str) -> Path:

@@ -86,6 +86,9 @@ def _upload_form() -> dict[str, Any]:
     }
 
 
+_SCAN_ID = {"name": "scan_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
 def _paths() -> dict[str, dict[str, Any]]:
     ok = "200"
     return {
@@ -149,19 +152,24 @@ def _paths() -> dict[str, dict[str, Any]]:
             "get": {
                 "summary": "Status, progress and results of a batch",
                 "tags": ["batch"],
-                "parameters": [
-                    {
-                        "name": "scan_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
+                "parameters": [_SCAN_ID],
                 "responses": {
                     ok: {"description": "The job", "content": _json(BatchJob)},
                     **_errors(404),
                 },
-            }
+            },
+            "delete": {
+                "summary": "Cancel a pending or running batch (a finished one is unchanged)",
+                "tags": ["batch"],
+                "parameters": [_SCAN_ID],
+                "responses": {
+                    ok: {
+                        "description": "The job, now `cancelled` if it was live",
+                        "content": _json(BatchJob),
+                    },
+                    **_errors(404),
+                },
+            },
         },
     }
 

@@ -86,3 +86,27 @@ def test_unknown_id_is_not_found():
 
     with pytest.raises(ScanNotFoundError, match="never existed"):
         store.get("nope")
+
+
+def test_results_past_the_byte_budget_evict_older_finished_jobs():
+    store = MemoryJobStore(max_jobs=10, ttl_seconds=60, max_result_bytes=1000)
+    for name in ("a", "b", "c"):
+        store.add(job(name, JobStatus.COMPLETED))
+        store.finished(name, result_bytes=400)
+
+    assert store.result_bytes == 800
+    assert len(store) == 2
+    with pytest.raises(ScanNotFoundError):
+        store.get("a")
+    assert store.get("c").scan_id == "c"
+
+
+def test_byte_budget_never_evicts_a_live_job():
+    store = MemoryJobStore(max_jobs=10, ttl_seconds=60, max_result_bytes=10)
+    store.add(job("live", JobStatus.RUNNING))
+    store.add(job("big", JobStatus.COMPLETED))
+
+    store.finished("big", result_bytes=500)
+
+    assert store.get("live").status == JobStatus.RUNNING
+    assert store.get("big").status == JobStatus.COMPLETED

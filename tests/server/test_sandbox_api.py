@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from scanner.server.keys import ENGINE_KEY
+
 PLUGIN = "tests.sandbox.faulty_analyzers"
 
 
@@ -106,3 +108,78 @@ async def test_store_full_of_live_jobs_answers_503_with_retry_after(
     assert second.status == 503
     assert body["error"]["code"] == "job_store_full"
     assert second.headers["Retry-After"].isdigit()
+
+
+async def test_delete_cancels_a_running_batch_and_frees_its_workers(
+    make_client, corpus_copy: Path, policy_for
+):
+    client = await make_client(plugin_modules=(PLUGIN,), analyzer_timeout_seconds=30.0)
+    slow = {"skills_directory": str(corpus_copy), "policy": policy_for("test-hang")}
+    accepted = await (await client.post("/scan-batch", json=slow)).json()
+    await asyncio.sleep(0.5)
+
+    resp = await client.delete(f"/scan-batch/{accepted['scan_id']}")
+
+    body = await resp.json()
+    assert resp.status == 200
+    assert body["status"] == "cancelled"
+    assert body["error"]["code"] == "cancelled"
+    later = await (await client.get(f"/scan-batch/{accepted['scan_id']}")).json()
+    assert later["status"] == "cancelled"
+    assert later["finished_at"] is not None
+    assert await wait_for_workers(client, 2)
+    health = await (await client.get("/health")).json()
+    assert health["sandbox"]["tasks_running"] == 0
+    assert health["sandbox"]["restarts"] >= 1
+
+
+async def test_delete_of_unknown_batch_is_404(client):
+    resp = await client.delete("/scan-batch/nope")
+
+    assert resp.status == 404
+
+
+async def test_client_that_goes_away_cancels_its_scan(make_client, corpus_copy: Path, policy_for):
+    client = await make_client(plugin_modules=(PLUGIN,), analyzer_timeout_seconds=30.0)
+    hang = {"skill_directory": str(corpus_copy / "git-churn-report"),
+            "policy": policy_for("test-hang")}  # fmt: skip
+    request = asyncio.ensure_future(client.post("/scan", json=hang))
+    await asyncio.sleep(0.5)
+
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+
+    for _ in range(100):
+        health = await (await client.get("/health")).json()
+        if health["sandbox"]["tasks_running"] == 0 and health["sandbox"]["restarts"] >= 1:
+            break
+        await asyncio.sleep(0.05)
+    assert health["sandbox"]["tasks_running"] == 0
+    assert health["sandbox"]["restarts"] >= 1
+
+
+async def test_workers_killed_from_outside_fail_only_the_scans_they_ran(
+    make_client, corpus_copy: Path, policy_for
+):
+    import os
+    import signal
+
+    client = await make_client(plugin_modules=(PLUGIN,), analyzer_timeout_seconds=30.0)
+    hang = {"skill_directory": str(corpus_copy / "terminal-theme"),
+            "policy": policy_for("test-hang")}  # fmt: skip
+    scans = [asyncio.ensure_future(client.post("/scan", json=hang)) for _ in range(2)]
+    await asyncio.sleep(1.0)
+    engine_pool = client.app[ENGINE_KEY].pool
+
+    for pid in engine_pool.worker_pids():
+        os.kill(pid, signal.SIGKILL)
+    results = [await (await s).json() for s in scans]
+
+    for body in results:
+        assert [run["code"] for run in body["analyzers_failed"]] == ["crashed"]
+        assert any(f["file_path"] == "scripts/apply.sh" for f in body["findings"])
+    assert await wait_for_workers(client, 2)
+    normal = {"skill_directory": str(corpus_copy / "git-churn-report")}
+    after = await (await client.post("/scan", json=normal)).json()
+    assert after["analyzers_failed"] == []

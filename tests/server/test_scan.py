@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -343,3 +344,18 @@ async def test_json_booleans_must_be_booleans(client, value):
     body = await resp.json()
     assert resp.status == 422
     assert "lenient" in body["error"]["message"]
+
+
+async def test_json_body_that_trickles_in_is_cut_off(make_client):
+    client = await make_client(body_read_timeout_seconds=0.5)
+
+    async def trickle():
+        yield b'{"skill_directory": '
+        await asyncio.sleep(3)
+        yield b'"/x"}'
+
+    resp = await client.post("/scan", data=trickle(), headers={"Content-Type": "application/json"})
+
+    body = await resp.json()
+    assert resp.status == 408
+    assert body["error"]["code"] == "request_timeout"
