@@ -36,7 +36,7 @@ TIMEOUT = 30
 
 @SCHEMA.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=50,
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),
@@ -55,6 +55,17 @@ def test_scan_of_the_allowed_skill_conforms(
     )
 
     assert response.status_code == 200
+
+
+def test_scan_outside_the_allowed_roots_conforms(base_url: str, session: requests.Session):
+    case = SCHEMA["/scan"]["POST"].Case(body={"skill_directory": "/etc"})
+
+    response = case.call_and_validate(
+        base_url=base_url, session=session, checks=CHECKS, timeout=TIMEOUT
+    )
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "path_not_allowed"
 
 
 def test_upload_of_a_valid_zip_conforms(base_url: str, session: requests.Session):

@@ -101,6 +101,20 @@ class RaiseAnalyzer(_TestAnalyzer):
 
 
 @register
+class RecurseAnalyzer(_TestAnalyzer):
+    name: ClassVar[str] = "test-recurse"
+    description: ClassVar[str] = "Recurse without end, past the interpreter's limit."
+
+    def analyze(self, package: SkillPackage) -> list[Finding]:
+        sys.setrecursionlimit(1_000_000)
+        return _descend(0)
+
+
+def _descend(depth: int) -> list[Finding]:
+    return [*_descend(depth + 1)]
+
+
+@register
 class BigReplyAnalyzer(_TestAnalyzer):
     name: ClassVar[str] = "test-big"
     description: ClassVar[str] = "Return a 2 MiB snippet."

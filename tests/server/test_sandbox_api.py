@@ -40,6 +40,7 @@ def policy_for(tmp_path: Path):
         ("test-hang", {"timeout"}),
         ("test-alloc", {"out_of_memory", "crashed"}),
         ("test-raise", {"analyzer_error"}),
+        ("test-recurse", {"crashed", "analyzer_error", "out_of_memory", "timeout"}),
     ],
 )
 async def test_faulty_analyzer_fails_only_its_scan(
