@@ -68,6 +68,9 @@ _EDUCATION = re.compile(
     r"|privilege\s+escalation)\b",
     re.IGNORECASE,
 )
+# Third-person description of what an attack does ("Attempts to override ..."): under a
+# heading framed as security education it describes the hit rather than asks for it.
+_DESCRIBED_ATTEMPT = re.compile(r"\b(?:attempts|tries|attempting|trying)\s+to\b", re.IGNORECASE)
 _EMPHASIS = re.compile(r"[*_~]+")
 
 
@@ -202,6 +205,8 @@ class MarkdownDoc:
         titles = " / ".join(self.section_titles(start))
         framed = _EXAMPLE_HEADING.search(titles) or _EDUCATION.search(titles)
         if quoted and (framed or _EDUCATION.search(window)):
+            return Verdict.EXAMPLE
+        if framed and _DESCRIBED_ATTEMPT.search(plain):
             return Verdict.EXAMPLE
         if _NEGATIONS.search(plain):
             return Verdict.NEGATED
