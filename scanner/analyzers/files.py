@@ -31,6 +31,8 @@ Rules:
         limits (too many files, too large, too deep, unreadable) and text files cut at the
         read limit. Padding a script past the limit is an evasion, so content the scanner
         could not read fails the scan rather than passing unseen.
+    files.reference-outside (low): a Markdown or HTML link in the skill points outside its
+        folder (`../../x`, `/etc/x`, `~/x`, `file:`); it is not followed.
     files.not-scanned (low): version-control folders, entries beside the skill folder,
         and names with undecodable bytes.
 
@@ -181,6 +183,7 @@ class FilesAnalyzer(Analyzer):
         "files.special-file",
         "files.not-fully-analysed",
         "files.not-scanned",
+        "files.reference-outside",
     )
 
     def __init__(self) -> None:
@@ -199,6 +202,7 @@ class FilesAnalyzer(Analyzer):
             findings += _coverage_findings(item)
         findings += list(_skipped_findings(package))
         findings += list(_exec_reference_findings(package))
+        findings += [f for item in package.files for f in _outside_reference_findings(item)]
         return findings
 
     def _content_findings(self, item: SkillFile, paths: set[str]) -> list[Finding]:
@@ -529,6 +533,55 @@ def _skip_finding(path: str, reason: str, detail: str, metadata: dict[str, JsonV
         remediation="Remove it from the skill." if low else "Reduce the skill's size or depth.",
         metadata=metadata,
     )
+
+
+# Markdown links and images, and HTML src/href attributes, with their target.
+_REFERENCE = re.compile(
+    r"!?\[[^\]\n]{0,200}\]\(\s*<?(?P<md>[^)\s>]{1,400})|"
+    r"\b(?:src|href)\s*=\s*[\"'](?P<html>[^\"'\s]{1,400})[\"']",
+    re.IGNORECASE,
+)
+_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:(?!//?(?:[a-z]:)?/)|//|#|\{\{)", re.IGNORECASE)
+MAX_REFERENCE_FINDINGS = 20
+
+
+def _reference_target(raw: str) -> str | None:
+    """Return a local target out of the skill folder, or None for URLs and inside paths."""
+    target = raw.split("#", 1)[0].split("?", 1)[0]
+    if target.lower().startswith("file:"):
+        return target
+    if not target or _REMOTE.match(target):
+        return None
+    if target.startswith(("~", "$HOME", "%USERPROFILE%")):
+        return target
+    return target if target.startswith("/") else None
+
+
+def _outside_reference_findings(item: SkillFile) -> Iterator[Finding]:
+    if item.text is None or item.suffix not in (".md", ".markdown", ".html", ".htm", ".mdx"):
+        return
+    count = 0
+    for match in _REFERENCE.finditer(item.text):
+        raw = match.group("md") or match.group("html") or ""
+        target = _reference_target(raw)
+        if target is None and not _leaves_root(item.path, raw.split("#", 1)[0] or "."):
+            continue
+        count += 1
+        if count > MAX_REFERENCE_FINDINGS:
+            return
+        line = item.text.count("\n", 0, match.start()) + 1
+        yield _finding(
+            "files.reference-outside",
+            Category.PACKAGE_INTEGRITY,
+            Severity.LOW,
+            "Reference to a file outside the skill",
+            f"`{item.path}` links to `{escape_invisible(raw[:200])}`, outside the skill "
+            "folder; references are never followed, so that file was not scanned.",
+            item.path,
+            line=line,
+            remediation="Ship what the skill needs inside its folder, or link to a URL.",
+            metadata={"target": escape_invisible(raw[:200])},
+        )
 
 
 def _leaves_root(path: str, target: str) -> bool:

@@ -259,3 +259,30 @@ def test_truncated_binary_is_reported_at_medium():
     assert [(f.rule_id, f.severity) for f in findings] == [
         ("files.not-fully-analysed", Severity.MEDIUM)
     ]
+
+
+def test_links_out_of_the_skill_are_reported_and_inside_links_are_not():
+    text = (
+        "[guide](references/guide.md) [site](https://example.com/a) [top](#top)\n"
+        "[license](../../LICENSE) ![x](/etc/passwd) [keys](~/.ssh/config)\n"
+        '<img src="file:///etc/shadow">\n'
+    )
+    readme = SkillFile(
+        path="SKILL.md", size=len(text), sha256="0" * 64, kind=FileKind.TEXT,
+        detected_type="text", text=text,
+    )  # fmt: skip
+    nested = SkillFile(
+        path="references/a.md", size=20, sha256="0" * 64, kind=FileKind.TEXT,
+        detected_type="text", text="[back](../SKILL.md)\n",
+    )  # fmt: skip
+    package = SkillPackage(name="s", root_name="s", files=(readme, nested))
+
+    findings = of_rule(registry.instance("files").analyze(package), "files.reference-outside")
+
+    assert [(f.file_path, f.line_number, f.metadata["target"]) for f in findings] == [
+        ("SKILL.md", 2, "../../LICENSE"),
+        ("SKILL.md", 2, "/etc/passwd"),
+        ("SKILL.md", 2, "~/.ssh/config"),
+        ("SKILL.md", 3, "file:///etc/shadow"),
+    ]
+    assert all(f.severity is Severity.LOW for f in findings)
