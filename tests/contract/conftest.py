@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import requests
@@ -16,6 +17,7 @@ from scanner.settings import Settings
 
 SKILL_MD = "---\nname: contract\ndescription: A small skill for contract tests.\n---\n\n# Hi\n"
 SCRIPT = "#!/bin/sh\necho hello\n"
+T = TypeVar("T")
 
 
 class ServerThread:
@@ -47,7 +49,7 @@ class ServerThread:
             self.thread.join(timeout=30)
             self.loop.close()
 
-    def _run(self, coro):  # type: ignore[no-untyped-def]
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
 
 
