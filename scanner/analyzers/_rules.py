@@ -196,6 +196,7 @@ class ScanTarget:
     index: LineIndex = field(init=False)
     _facts: dict[tuple[int, int], frozenset[str]] = field(default_factory=dict)
     _lowered: dict[frozenset[Region], tuple[str, str]] = field(default_factory=dict)
+    _literals: dict[tuple[frozenset[Region], str], bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.index = LineIndex(self.text)
@@ -208,6 +209,19 @@ class ScanTarget:
             found = (text, text.lower())
             self._lowered[regions] = found
         return found
+
+    def contains_any(self, regions: frozenset[Region], literals: Iterable[str]) -> bool:
+        """Return True when the view holds one of the literals (each looked up once)."""
+        _, lowered = self.view(regions)
+        seen = self._literals
+        for literal in literals:
+            key = (regions, literal)
+            found = seen.get(key)
+            if found is None:
+                found = seen[key] = literal in lowered
+            if found:
+                return True
+        return False
 
     def scope(self, offset: int) -> tuple[int, int]:
         """Return the span facts are judged on: the Markdown section, else the file."""
@@ -341,10 +355,12 @@ class RuleSet:
         return not (rule.spec.ast_fallback and target.python_parsed)
 
     def _scan_rule(self, rule: CompiledRule, target: ScanTarget) -> Iterable[Hit]:
-        text, lowered = target.view(rule.regions if target.doc is not None else _WHOLE)
+        regions = rule.regions if target.doc is not None else _WHOLE
+        text, _ = target.view(regions)
         count = 0
         for pattern, literals in zip(rule.patterns, rule.literals, strict=True):
-            if literals is not None and not any(item in lowered for item in literals):
+            # NOTE: literal look-ups are memoised per file; thousands of rules share them.
+            if literals is not None and not target.contains_any(regions, literals):
                 continue
             for match in pattern.finditer(text):
                 hit = self._judge(rule, target, match)
