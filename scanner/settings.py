@@ -35,6 +35,10 @@ class Settings(BaseSettings):
         description="Bearer tokens accepted by every endpoint but /health and the docs "
         "(comma-separated in the environment); empty means no authentication.",
     )
+    public_docs: bool = Field(
+        default=False,
+        description="With API keys set, still serve /docs, /redoc and /openapi.json without one.",
+    )
     allow_public: bool = Field(
         default=False,
         description="Start on a non-loopback address with neither allowed roots nor API keys.",

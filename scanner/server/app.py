@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     middlewares.append(make_origin_guard(loopback_only=is_loopback(settings.host)))
     if settings.api_keys:
         keys = tuple(key.get_secret_value() for key in settings.api_keys)
-        middlewares.append(make_auth_guard(keys))
+        middlewares.append(make_auth_guard(keys, public_docs=settings.public_docs))
     app = web.Application(
         middlewares=middlewares,
         client_max_size=settings.max_json_body_bytes,

@@ -96,14 +96,21 @@ def _host_name(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-# Reachable without a key: liveness for orchestrators, and the documentation.
-PUBLIC_PATHS = frozenset({"/health", "/docs", "/redoc", "/openapi.json", "/docs/swagger-init.js"})
-PUBLIC_PREFIXES = ("/docs/assets/",)
+# Always reachable without a key: liveness for orchestrators.
+PUBLIC_PATHS = frozenset({"/health"})
+# Reachable without a key only when the operator makes the documentation public.
+DOCS_PATHS = frozenset({"/docs", "/redoc", "/openapi.json", "/docs/swagger-init.js"})
+DOCS_PREFIXES = ("/docs/assets/",)
 
 
-def make_auth_guard(keys: tuple[str, ...]) -> Middleware:
-    """Require `Authorization: Bearer <key>` on every endpoint but the public ones."""
+def make_auth_guard(keys: tuple[str, ...], *, public_docs: bool) -> Middleware:
+    """Require `Authorization: Bearer <key>` on every endpoint but /health (and docs)."""
     encoded = [key.encode() for key in keys]
+
+    def _public(path: str) -> bool:
+        if path in PUBLIC_PATHS:
+            return True
+        return public_docs and (path in DOCS_PATHS or path.startswith(DOCS_PREFIXES))
 
     def _accepted(header: str) -> bool:
         scheme, _, token = header.partition(" ")
@@ -116,8 +123,7 @@ def make_auth_guard(keys: tuple[str, ...]) -> Middleware:
 
     @web.middleware
     async def auth_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        public = request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES)
-        if not public and not _accepted(request.headers.get("Authorization", "")):
+        if not _public(request.path) and not _accepted(request.headers.get("Authorization", "")):
             raise UnauthorizedError(
                 "send an API key as 'Authorization: Bearer <key>' (SKILL_SCANNER_API_KEYS)"
             )

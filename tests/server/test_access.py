@@ -9,22 +9,32 @@ from scanner.server.app import check_exposure, is_loopback
 from scanner.settings import Settings
 
 
-async def test_api_key_is_required_except_on_health_and_docs(make_client):
+async def test_api_key_is_required_on_everything_but_health(make_client):
     client = await make_client(api_keys=("k-one", "k-two"))
 
     health = await client.get("/health")
     docs = await client.get("/docs")
+    spec = await client.get("/openapi.json")
     missing = await client.get("/analyzers")
     wrong = await client.get("/analyzers", headers={"Authorization": "Bearer nope"})
     right = await client.get("/analyzers", headers={"Authorization": "Bearer k-two"})
 
     assert health.status == 200
-    assert docs.status == 200
+    assert docs.status == 401
+    assert spec.status == 401
     assert missing.status == 401
     assert missing.headers["WWW-Authenticate"].startswith("Bearer")
     assert (await missing.json())["error"]["code"] == "unauthorized"
     assert wrong.status == 401
     assert right.status == 200
+
+
+async def test_docs_can_be_made_public_while_the_api_stays_protected(make_client):
+    client = await make_client(api_keys=("k",), public_docs=True)
+
+    for path in ("/docs", "/redoc", "/openapi.json", "/docs/assets/swagger-ui.css"):
+        assert (await client.get(path)).status == 200, path
+    assert (await client.get("/analyzers")).status == 401
 
 
 async def test_scan_needs_the_key_too(make_client):
