@@ -94,3 +94,44 @@ def test_sigterm_during_a_batch_stops_everything(corpus_copy: Path, tmp_path: Pa
     assert code == 0
     assert wait_gone(children) == []
     assert list(tmp_path.iterdir()) == []
+
+
+def raw_exchange(port: int, request: bytes) -> tuple[int, str, bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    ctype = next(
+        (x.split(":", 1)[1].strip() for x in lines if x.lower().startswith("content-type")), ""
+    )
+    return int(lines[0].split()[1]), ctype, body
+
+
+def test_protocol_errors_are_json_too(tmp_path: Path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SKILL_SCANNER_POOL_SIZE": "1", "SKILL_SCANNER_TEMP_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scanner", "serve", "--port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_until_serving(base, proc)
+        huge_header = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 20000
+        status, ctype, body = raw_exchange(port, huge_header + b"\r\n\r\n")
+        long_line = b"GET /" + b"b" * 20000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        status2, ctype2, body2 = raw_exchange(port, long_line)
+        health = get_json(base + "/health")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+    assert (status, ctype) == (400, "application/json; charset=utf-8")
+    assert json.loads(body)["error"]["code"] == "bad_request"
+    assert status2 in (400, 414)
+    assert ctype2.startswith("application/json")
+    assert "error" in json.loads(body2)
+    assert health["status"] == "ok"

@@ -15,6 +15,7 @@ from scanner.batch.store import MemoryJobStore
 from scanner.core.errors import ExposureError
 from scanner.engine import Engine
 from scanner.server import handlers
+from scanner.server._protocol import install_json_protocol_errors
 from scanner.server.keys import BATCH_KEY, ENGINE_KEY, SETTINGS_KEY, STORE_KEY
 from scanner.server.middlewares import (
     error_middleware,
@@ -169,6 +170,7 @@ def run_server(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) 
         return
     settings = Settings(host=host, port=port)
     check_exposure(settings)
+    install_json_protocol_errors()
     web.run_app(
         create_app(settings),
         host=host,
