@@ -73,3 +73,11 @@ def test_scan_all_without_skills_exits_2(tmp_path: Path):
 
     assert proc.returncode == 2
     assert "no skill folders" in proc.stderr
+
+
+def test_serve_refuses_a_public_address_without_confinement():
+    proc = run_cli("serve", "--host", "0.0.0.0", "--port", "0", timeout=60)
+
+    assert proc.returncode == 2
+    assert "refusing to listen on 0.0.0.0" in proc.stderr
+    assert "SKILL_SCANNER_ALLOWED_ROOTS" in proc.stderr
