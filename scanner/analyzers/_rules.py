@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Annotated
 
+import ahocorasick
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -185,6 +186,25 @@ class Hit:
     masked_secret: str | None = None
 
 
+class LiteralFinder:
+    """Find which of many literals occur in a text, in one Aho-Corasick pass."""
+
+    def __init__(self, literals: Iterable[str]) -> None:
+        """Build the automaton once (per worker) from the prefilter literals."""
+        self._automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY)
+        for literal in set(literals):
+            self._automaton.add_word(literal, literal)
+        self._empty = len(self._automaton) == 0
+        if not self._empty:
+            self._automaton.make_automaton()
+
+    def find(self, lowered: str) -> frozenset[str]:
+        """Return the literals that occur in a lower-cased text."""
+        if self._empty:
+            return frozenset()
+        return frozenset(literal for _, literal in self._automaton.iter(lowered))
+
+
 @dataclass
 class ScanTarget:
     """One text to scan, with what the engine learns about it along the way."""
@@ -196,7 +216,7 @@ class ScanTarget:
     index: LineIndex = field(init=False)
     _facts: dict[tuple[int, int], frozenset[str]] = field(default_factory=dict)
     _lowered: dict[frozenset[Region], tuple[str, str]] = field(default_factory=dict)
-    _literals: dict[tuple[frozenset[Region], str], bool] = field(default_factory=dict)
+    _literals: dict[frozenset[Region], frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.index = LineIndex(self.text)
@@ -210,18 +230,12 @@ class ScanTarget:
             self._lowered[regions] = found
         return found
 
-    def contains_any(self, regions: frozenset[Region], literals: Iterable[str]) -> bool:
-        """Return True when the view holds one of the literals (each looked up once)."""
-        _, lowered = self.view(regions)
-        seen = self._literals
-        for literal in literals:
-            key = (regions, literal)
-            found = seen.get(key)
-            if found is None:
-                found = seen[key] = literal in lowered
-            if found:
-                return True
-        return False
+    def literals_in(self, regions: frozenset[Region], finder: LiteralFinder) -> frozenset[str]:
+        """Return the prefilter literals present in a view, found in one pass per view."""
+        found = self._literals.get(regions)
+        if found is None:
+            found = self._literals[regions] = finder.find(self.view(regions)[1])
+        return found
 
     def scope(self, offset: int) -> tuple[int, int]:
         """Return the span facts are judged on: the Markdown section, else the file."""
@@ -260,6 +274,9 @@ class RuleSet:
         self.facts = {fact.id: self._compile_all(fact.patterns, False) for fact in facts}
         self.fact_specs = {fact.id: fact for fact in facts}
         self.rules = tuple(self._compile_rule(spec) for spec in specs)
+        self._literal_finder = LiteralFinder(
+            literal for rule in self.rules for req in rule.literals if req for literal in req
+        )
         self._by_id = {rule.id: rule for rule in self.rules}
         squats = [pack.typosquat for pack in packs if pack.typosquat is not None]
         self.typosquat = squats[0] if squats else None
@@ -359,8 +376,9 @@ class RuleSet:
         text, _ = target.view(regions)
         count = 0
         for pattern, literals in zip(rule.patterns, rule.literals, strict=True):
-            # NOTE: literal look-ups are memoised per file; thousands of rules share them.
-            if literals is not None and not target.contains_any(regions, literals):
+            if literals is not None and literals.isdisjoint(
+                target.literals_in(regions, self._literal_finder)
+            ):
                 continue
             for match in pattern.finditer(text):
                 hit = self._judge(rule, target, match)
