@@ -404,7 +404,11 @@ async def test_upload_client_streaming_over_cap_gets_413(aiohttp_client: Aiohttp
             "/upload", data=stream(4 * CAP), headers={"Content-Type": content_type}
         )
     except aiohttp.ClientError:
-        pytest.skip("the client saw the early close before the answer")
+        # The server closed the connection while the client was still sending: that close is
+        # the refusal; what reached the disk must still be within the cap.
+        written = sum(p.stat().st_size for p in temp.rglob("*") if p.is_file())
+        assert written <= CAP
+        return
     body = await response.json()
 
     assert response.status == 413
