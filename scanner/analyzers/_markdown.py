@@ -236,7 +236,8 @@ class MarkdownDoc:
                 continue
             fence = self._step(builder, line, offset, line_end, fence)
             offset = line_end + 1
-        self._close(builder, len(self.text))
+        # NOTE: a block ends before the newline that follows it; the last line may lack one.
+        self._close(builder, len(self.text) + (not self.text.endswith("\n")))
         if fence is not None:
             self._add_code(builder, fence[2], len(self.text))
         self._finish_sections()
