@@ -79,7 +79,7 @@ def render() -> str:
         out += _check(check)
     out += ["## Other analyzers", ""]
     for name in registry.names():
-        rules = getattr(registry.analyzer_class(name), "RULES", ())
+        rules = registry.analyzer_class(name).RULES
         if rules:
             ids = ", ".join(f"`{rule}`" for rule in rules)
             out += [f"- `{name}`: {ids}. See the module `scanner.analyzers.{name}`.", ""]

@@ -31,10 +31,12 @@ class Analyzer(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     activation: ClassVar[Activation] = Activation(kind="default", detail="always on")
+    RULES: ClassVar[tuple[str, ...]] = ()
+    """Ids of the checks written in code, for `rule_count` and the rule reference."""
 
     def rule_count(self) -> int:
         """Return how many rules or checks this analyzer applies."""
-        return 0
+        return len(self.RULES)
 
     @abstractmethod
     def analyze(self, package: SkillPackage) -> list[Finding]:

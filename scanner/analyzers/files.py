@@ -189,10 +189,6 @@ class FilesAnalyzer(Analyzer):
     def __init__(self) -> None:
         self._rules: RuleSet = default_ruleset()
 
-    def rule_count(self) -> int:
-        """Return the number of file checks."""
-        return len(self.RULES)
-
     def analyze(self, package: SkillPackage) -> list[Finding]:
         """Return the file findings of a package."""
         paths = {item.path for item in package.files}

@@ -158,10 +158,6 @@ class ManifestAnalyzer(Analyzer):
     def __init__(self) -> None:
         self._rules: RuleSet = default_ruleset()
 
-    def rule_count(self) -> int:
-        """Return the manifest checks (frontmatter values reuse the signature rules)."""
-        return len(self.RULES)
-
     def analyze(self, package: SkillPackage) -> list[Finding]:
         """Return the manifest findings of a package."""
         manifest = package.manifest

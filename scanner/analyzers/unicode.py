@@ -132,10 +132,6 @@ class UnicodeAnalyzer(Analyzer):
     def __init__(self) -> None:
         self._rules: RuleSet = default_ruleset()
 
-    def rule_count(self) -> int:
-        """Return the number of Unicode checks."""
-        return len(self.RULES)
-
     def analyze(self, package: SkillPackage) -> list[Finding]:
         """Return the Unicode findings of every text file."""
         findings: list[Finding] = []

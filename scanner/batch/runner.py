@@ -167,8 +167,13 @@ class BatchRunner:
             job.error = ErrorInfo(code="internal", message="the batch failed unexpectedly")
         finally:
             job.finished_at = datetime.now(UTC)
-            size = len(job.result.model_dump_json()) if job.result is not None else 0
-            self.store.finished(job.scan_id, size)
+            # NOTE: a finished job never changes again, so it is serialized once, off the
+            # event loop when it holds results, and every later poll sends these bytes.
+            if job.result is None:
+                rendered = job.model_dump_json().encode()
+            else:
+                rendered = (await asyncio.to_thread(job.model_dump_json)).encode()
+            self.store.finished(job.scan_id, rendered)
 
     async def _scan_all(
         self, job: BatchJob, skills: list[Path], options: ScanOptions

@@ -111,8 +111,11 @@ class JobStore(Protocol):
     def get(self, scan_id: str) -> BatchJob:
         """Return a job or raise `ScanNotFoundError`."""
 
-    def finished(self, scan_id: str, result_bytes: int = 0) -> None:
-        """Start the TTL of a job that just ended, recording the size of its result."""
+    def finished(self, scan_id: str, rendered: bytes = b"") -> None:
+        """Start the TTL of a job that just ended, keeping its final JSON."""
+
+    def rendered(self, scan_id: str) -> bytes | None:
+        """Return the final JSON of a finished job, or None while it is live."""
 
     def __len__(self) -> int:
         """Return how many jobs are stored."""
@@ -134,12 +137,16 @@ class MemoryJobStore:
         self._clock = clock
         self._jobs: OrderedDict[str, BatchJob] = OrderedDict()
         self._expires: dict[str, float] = {}
-        self._sizes: dict[str, int] = {}
+        self._rendered: dict[str, bytes] = {}
 
     @property
     def result_bytes(self) -> int:
-        """Return the serialized size of every result held."""
-        return sum(self._sizes.values())
+        """Return the serialized size of every finished job held."""
+        return sum(len(body) for body in self._rendered.values())
+
+    def rendered(self, scan_id: str) -> bytes | None:
+        """Return the JSON a finished job was serialized to once, or None while it is live."""
+        return self._rendered.get(scan_id)
 
     def __len__(self) -> int:
         return len(self._jobs)
@@ -171,12 +178,12 @@ class MemoryJobStore:
         self._jobs.move_to_end(scan_id)
         return job
 
-    def finished(self, scan_id: str, result_bytes: int = 0) -> None:
-        """Start the TTL of a finished job; evict older results past the byte budget."""
+    def finished(self, scan_id: str, rendered: bytes = b"") -> None:
+        """Start the TTL of a finished job and keep its final JSON; evict past the budget."""
         if scan_id not in self._jobs:
             return
         self._expires[scan_id] = self._clock() + self.ttl_seconds
-        self._sizes[scan_id] = result_bytes
+        self._rendered[scan_id] = rendered
         while self.result_bytes > self.max_result_bytes and self._evict_one_finished(keep=scan_id):
             pass
 
@@ -195,4 +202,4 @@ class MemoryJobStore:
     def _drop(self, scan_id: str) -> None:
         self._jobs.pop(scan_id, None)
         self._expires.pop(scan_id, None)
-        self._sizes.pop(scan_id, None)
+        self._rendered.pop(scan_id, None)

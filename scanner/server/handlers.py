@@ -215,7 +215,11 @@ async def scan_batch(request: web.Request) -> web.Response:
 
 async def batch_status(request: web.Request) -> web.Response:
     """Report a batch job's status, progress and, once done, its results."""
-    job = request.app[STORE_KEY].get(request.match_info["scan_id"])
+    store = request.app[STORE_KEY]
+    job = store.get(request.match_info["scan_id"])
+    rendered = store.rendered(job.scan_id)
+    if rendered is not None:
+        return web.Response(body=rendered, content_type="application/json")
     return json_model(job)
 
 

@@ -92,9 +92,10 @@ def test_results_past_the_byte_budget_evict_older_finished_jobs():
     store = MemoryJobStore(max_jobs=10, ttl_seconds=60, max_result_bytes=1000)
     for name in ("a", "b", "c"):
         store.add(job(name, JobStatus.COMPLETED))
-        store.finished(name, result_bytes=400)
+        store.finished(name, b"x" * 400)
 
     assert store.result_bytes == 800
+    assert store.rendered("c") == b"x" * 400
     assert len(store) == 2
     with pytest.raises(ScanNotFoundError):
         store.get("a")
@@ -106,7 +107,7 @@ def test_byte_budget_never_evicts_a_live_job():
     store.add(job("live", JobStatus.RUNNING))
     store.add(job("big", JobStatus.COMPLETED))
 
-    store.finished("big", result_bytes=500)
+    store.finished("big", b"x" * 500)
 
     assert store.get("live").status == JobStatus.RUNNING
     assert store.get("big").status == JobStatus.COMPLETED
