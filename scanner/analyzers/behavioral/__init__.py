@@ -1,0 +1,1 @@
+"""Dataflow analysis of a skill's code (the `behavioral` analyzer)."""
