@@ -865,13 +865,18 @@ def _calls(scope: ast.AST) -> Iterable[ast.Call]:
 
 
 def _joins(scope: ast.AST) -> Iterator[tuple[ast.expr, str | None]]:
-    """Yield path joins in a scope with the name they are assigned to, if any."""
+    """Yield path joins in a scope with the name they are assigned to, if any.
+
+    A join is an argument (`open(base / name)`) or the receiver of a method call
+    (`(base / name).write_text(...)`).
+    """
     for node in _walk(scope):
         if isinstance(node, ast.Assign) and _is_join(node.value):
             names = [t.id for t in node.targets if isinstance(t, ast.Name)]
             yield node.value, names[0] if names else None
         elif isinstance(node, ast.Call):
-            for arg in node.args:
+            receiver = [node.func.value] if isinstance(node.func, ast.Attribute) else []
+            for arg in [*node.args, *receiver]:
                 if _is_join(arg):
                     yield arg, None
 

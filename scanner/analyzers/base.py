@@ -32,7 +32,8 @@ class Analyzer(ABC):
     description: ClassVar[str]
     activation: ClassVar[Activation] = Activation(kind="default", detail="always on")
     RULES: ClassVar[tuple[str, ...]] = ()
-    """Ids of the checks written in code, for `rule_count` and the rule reference."""
+    """Ids of the checks written in code, for `rule_count`, and each documented with a hit
+    and a near miss in `scanner/rules/checks/<name>.yaml` (see `_catalogue`)."""
 
     def rule_count(self) -> int:
         """Return how many rules or checks this analyzer applies."""

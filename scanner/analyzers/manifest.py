@@ -88,9 +88,17 @@ _IMPERSONATION = re.compile(
 _VENDOR = re.compile(
     r"\b(?:anthropic|openai|claude|chatgpt|google|microsoft|github|apple|aws)\b", re.I
 )
+# NOTE: "the official GitHub CLI" names a vendor's product; it is not a claim about the skill.
+_VENDOR_PRODUCT = (
+    r"(?!\s+(?:[A-Za-z][\w.-]*\s+){0,2}(?:cli|apis?|sdks?|client|librar(?:y|ies)|docs"
+    r"|documentation|apps?|actions?|mcp|servers?|models?|plugins?|extensions?|packages?|tools?"
+    r"|integrations?|endpoints?|images?|registry|marketplace)\b)"
+)
 _VENDOR_CLAIM = re.compile(
     r"\b(?:official|verified|certified|approved|endorsed|authori[sz]ed)\s+(?:by\s+)?(?:anthropic"
-    r"|openai|claude|google|microsoft|github)\b|\b(?:anthropic|openai)[- ](?:official|verified"
+    r"|openai|claude|google|microsoft|github)\b"
+    + _VENDOR_PRODUCT
+    + r"|\b(?:anthropic|openai)[- ](?:official|verified"
     r"|certified|approved|security\s+team)\b|\b(?:by|from)\s+(?:the\s+)?(?:anthropic|openai)\s+team\b",
     re.I,
 )

@@ -97,6 +97,8 @@ class SignaturesAnalyzer(Analyzer):
     name = "signatures"
     description = "Signature rules (YAML packs), Python syntax checks and blob decoding."
 
+    RULES = tuple(check.id for check in (*PY_CHECKS, *SUPPLY_CHECKS, ENCODED_PAYLOAD))
+
     def __init__(self) -> None:
         self._rules = default_ruleset()
         flags = re.IGNORECASE
@@ -109,7 +111,7 @@ class SignaturesAnalyzer(Analyzer):
 
     def rule_count(self) -> int:
         """Return the YAML rules plus the checks implemented in code."""
-        return len(self._rules.rules) + len(PY_CHECKS) + len(SUPPLY_CHECKS) + 1
+        return len(self._rules.rules) + len(self.RULES)
 
     def analyze(self, package: SkillPackage) -> list[Finding]:
         """Return the findings of every text file of the package."""

@@ -51,6 +51,9 @@ MIN_SPLITS_MEDIUM = 3
 PREVIEW_CHARS = 300
 
 _TAGS = re.compile("[\U000e0000-\U000e007f]+")
+_BLACK_FLAG = "\U0001f3f4"
+# A subdivision flag emoji: a black flag, a lower-case region code in tags, a cancel tag.
+_FLAG_TAGS = re.compile("[\U000e0030-\U000e0039\U000e0061-\U000e007a]{2,7}\U000e007f")
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00ad\u034f\u17b4\u17b5"
 _TYPOGRAPHIC = frozenset("\u2060\u00ad")
 _ZW_RUN = re.compile(f"[{_ZERO_WIDTH}]+")
@@ -122,6 +125,8 @@ class UnicodeAnalyzer(Analyzer):
 
     RULES = (
         "unicode.tag-characters",
+        "unicode.variation-selector-smuggling",
+        "unicode.invisible-run",
         "unicode.zero-width-evasion",
         "unicode.zero-width-split",
         "unicode.bidi-control",
@@ -150,6 +155,8 @@ class UnicodeAnalyzer(Analyzer):
         self, item: SkillFile, kind: FileType, text: str, index: LineIndex
     ) -> Iterator[Finding]:
         for run in _TAGS.finditer(text):
+            if _is_flag_emoji(text, run):
+                continue
             hidden = "".join(
                 chr(ord(c) - TAG_FIRST) for c in run.group() if 0xE0020 <= ord(c) <= 0xE007E
             )
@@ -373,6 +380,13 @@ def _homoglyph_verdict(words: list[re.Match[str]], new: list[str], shown: str) -
         description = f"Words mix Latin with look-alike letters: {', '.join(folded)}."
         return "unicode.mixed-script", Severity.MEDIUM, _MIXED, description
     return None
+
+
+def _is_flag_emoji(text: str, run: re.Match[str]) -> bool:
+    """Return True for the tags of a flag such as England's (black flag, `gbeng`, cancel)."""
+    # SECURITY: the whole run must be one short region code; tags after it are reported.
+    start = run.start()
+    return start > 0 and text[start - 1] == _BLACK_FLAG and bool(_FLAG_TAGS.fullmatch(run.group()))
 
 
 def _hidden_marker(run: re.Match[str]) -> str:

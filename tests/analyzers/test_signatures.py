@@ -330,6 +330,19 @@ def test_path_traversal_write_high_read_medium(scan):
     assert sorted((f.line_number, f.severity) for f in findings) == [(5, HIGH), (8, MEDIUM)]
 
 
+def test_path_traversal_join_used_as_receiver_of_a_method(scan):
+    script = (
+        "import sys\nfrom pathlib import Path\nNOTES = Path('notes')\n"
+        "print((NOTES / sys.argv[1]).read_text())\n"
+        "(NOTES / sys.argv[2]).write_text('x')\n"
+        "print((NOTES / 'index.md').read_text())\n"
+    )
+
+    findings = of_rule(scan({"scripts/notes.py": script}, "signatures"), "py.path-traversal")
+
+    assert sorted((f.line_number, f.severity) for f in findings) == [(4, MEDIUM), (5, HIGH)]
+
+
 def test_contained_join_is_not_path_traversal(scan):
     script = (
         "import sys\nfrom pathlib import Path\nBASE = Path('exports').resolve()\n"

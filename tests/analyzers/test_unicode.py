@@ -151,3 +151,15 @@ def test_emoji_presentation_selectors_are_normal(scan):
     body = f"# T\n\nLove it \u2764\ufe0f and {family}.\n"
 
     assert scan({"SKILL.md": skill_md(body)}, "unicode") == []
+
+
+def test_subdivision_flag_emoji_is_not_hidden_text_but_tags_after_it_are(scan):
+    england = "\U0001f3f4" + tags("gbeng") + "\U000e007f"
+    files = {
+        "SKILL.md": skill_md(f"# Match report\n\nEngland {england} won.\n"),
+        "notes.md": f"# Notes\n\nEngland {england}{tags(HIDDEN)}\n",
+    }
+
+    findings = of_rule(scan(files, "unicode"), "unicode.tag-characters")
+
+    assert [(f.file_path, f.severity) for f in findings] == [("notes.md", Severity.CRITICAL)]
