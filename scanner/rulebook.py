@@ -11,6 +11,7 @@ import sys
 from pathlib import PurePosixPath
 
 from scanner.analyzers._catalogue import (
+    SKILL_MD,
     BinaryContent,
     CheckEntry,
     Content,
@@ -24,6 +25,9 @@ from scanner.analyzers._rules import RuleSpec, load_packs
 from scanner.analyzers._text import escape_invisible
 
 MAX_SHOWN_LINES = 12
+MAX_SHOWN_CHARS = 140
+CUT_SHOWN_CHARS = 100
+_FRONTMATTER = re.compile(r"\A---\n.*?\n---\n+", re.DOTALL)
 _VARIATION = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _LANGUAGES = {
     ".py": "python",
@@ -94,7 +98,7 @@ def _rule(spec: RuleSpec) -> list[str]:
     return lines
 
 
-def _entry(entry: CheckEntry) -> list[str]:
+def _entry(entry: CheckEntry, *, frontmatter: bool) -> list[str]:
     hit = f"reported {entry.hit_severity.value}" if entry.hit_severity else ""
     miss = f"reported at most {entry.miss_at_most.value}" if entry.miss_at_most else ""
     lines = [
@@ -103,23 +107,29 @@ def _entry(entry: CheckEntry) -> list[str]:
         f"**{entry.title}.** {_one_line(entry.why)}",
         "",
         f"- Remediation: {_one_line(entry.remediation)}",
-        *_example("Hit", entry.hit, hit),
-        *_example("Near miss", entry.miss, miss),
+        *_example("Hit", entry.hit, hit, frontmatter=frontmatter),
+        *_example("Near miss", entry.miss, miss, frontmatter=frontmatter),
     ]
     return lines if lines[-1] == "" else [*lines, ""]
 
 
-def _example(label: str, files: Example, note: str) -> list[str]:
-    """Render the first file of an example: its text (capped), or what it is."""
+def _example(label: str, files: Example, note: str, *, frontmatter: bool) -> list[str]:
+    """Render the first file of an example: its text (capped), or what it is.
+
+    SKILL.md's frontmatter is left out unless it is what the check reads.
+    """
     path, content = next(iter(files.items()))
     others = [f"`{other}`" for other in files if other != path]
     notes = [note] if note else []
+    if isinstance(content, str) and path == SKILL_MD and not frontmatter:
+        content, cut = _FRONTMATTER.subn("", content)
+        notes += ["body"] if cut else []
     notes += [f"with {', '.join(others)}"] if others else []
     where = f"`{path}`" + (f" ({'; '.join(notes)})" if notes else "")
     if not isinstance(content, str):
         return [f"- {label}: {where}: {_describe(content)}."]
     lines = content.rstrip("\n").split("\n")
-    shown = [_visible(line) for line in lines[:MAX_SHOWN_LINES]]
+    shown = [_shown_line(line) for line in lines[:MAX_SHOWN_LINES]]
     if len(lines) > MAX_SHOWN_LINES:
         shown.append(f"... ({len(lines) - MAX_SHOWN_LINES} more lines)")
     fence = "`" * max(3, _longest_backtick_run(content) + 1)
@@ -147,6 +157,19 @@ def _describe(content: Content) -> str:
 def _visible(text: str) -> str:
     """Return `text` with invisible characters and variation selectors escaped."""
     return _VARIATION.sub(_escaped, escape_invisible(text))
+
+
+def _shown_line(line: str) -> str:
+    """Return a line with invisible characters escaped; a very long one is cut."""
+    if len(_visible(line)) <= MAX_SHOWN_CHARS:
+        return _visible(line)
+    out = ""
+    for index, char in enumerate(line):
+        piece = _visible(char)
+        if len(out) + len(piece) > CUT_SHOWN_CHARS:
+            return f"{out} ... ({len(line) - index} more characters)"
+        out += piece
+    return out
 
 
 def _escaped(match: re.Match[str]) -> str:
@@ -181,7 +204,7 @@ def render() -> str:
             "",
         ]
         for entry in catalogue.checks:
-            out += _entry(entry)
+            out += _entry(entry, frontmatter=name == "manifest")
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -32,8 +32,10 @@ class Analyzer(ABC):
     description: ClassVar[str]
     activation: ClassVar[Activation] = Activation(kind="default", detail="always on")
     RULES: ClassVar[tuple[str, ...]] = ()
-    """Ids of the checks written in code, for `rule_count`, and each documented with a hit
-    and a near miss in `scanner/rules/checks/<name>.yaml` (see `_catalogue`)."""
+    """Ids of the checks written in code, each documented with a hit and a near miss in
+    `scanner/rules/checks/<name>.yaml` (see `_catalogue`). Rules kept as data with their
+    own examples (YAML packs, YARA rules) are not listed here: an analyzer that applies
+    them adds them in its own `rule_count`."""
 
     def rule_count(self) -> int:
         """Return how many rules or checks this analyzer applies."""

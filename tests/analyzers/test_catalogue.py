@@ -211,11 +211,16 @@ def test_every_check_id_written_in_code_is_declared():
     assert problems == [], "\n".join(problems)
 
 
-def test_signatures_declares_its_python_supply_and_decoder_checks():
-    declared = set(registry.analyzer_class("signatures").RULES)
+def test_every_code_check_object_is_declared_by_an_analyzer():
+    declared = {i for name in registry.names() for i in registry.analyzer_class(name).RULES}
 
-    assert {"py.shell-injection", "supply.typosquat", "obfusc.encoded-payload"} <= declared
-    assert declared == set(code_checks())
+    checks = code_checks()
+
+    assert {"py.shell-injection", "supply.typosquat", "obfusc.encoded-payload"} <= set(checks)
+    assert sorted(set(checks) - declared) == [], (
+        "each CodeCheck above is defined in scanner/analyzers but in no analyzer's RULES: add "
+        "its id to the RULES of the analyzer that reports it (e.g. SignaturesAnalyzer.RULES)"
+    )
 
 
 def test_catalogue_folder_is_not_read_as_rule_packs():
