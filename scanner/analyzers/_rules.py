@@ -479,10 +479,11 @@ def parse_pack(text: str, name: str) -> RulePack:
 
 
 def load_packs() -> list[RulePack]:
-    """Read and validate every pack shipped in `scanner/rules/`."""
+    """Read and validate every pack shipped in `scanner/rules/` (not its `checks/` catalogue)."""
     folder = resources.files(RULES_PACKAGE) / RULES_FOLDER
     entries = sorted(
-        (e for e in folder.iterdir() if e.name.endswith(".yaml")), key=lambda e: e.name
+        (e for e in folder.iterdir() if e.name.endswith(".yaml") and e.is_file()),
+        key=lambda e: e.name,
     )
     return [parse_pack(entry.read_text(encoding="utf-8"), entry.name) for entry in entries]
 
