@@ -41,6 +41,7 @@ class PdfReport:
     names: dict[str, int] = field(default_factory=dict)
     uris: list[str] = field(default_factory=list)
     streams: int = 0
+    inflated: int = 0
     inflate_errors: int = 0
     malformed: str | None = None
 
@@ -90,6 +91,7 @@ def _inflated_streams(data: bytes, report: PdfReport) -> list[bytes]:
             report.inflate_errors += 1
             continue
         budget -= len(plain)
+        report.inflated += len(plain)
         out.append(plain)
     return out
 
