@@ -12,15 +12,49 @@ Rules:
         named like an image, font or document.
     files.encoded-binary (high, critical for executables): a text file that is nothing
         but base64 or hex of an executable, bytecode or archive. Encoded images are normal.
-    files.compiled-without-source (high; critical when its strings name credential stores
-        next to an untrusted destination, or trip high signatures): Python bytecode with
-        no matching `.py`. Bytecode next to its source is low.
+    files.disguised-binary (high): Python bytecode, a pickle, a Java class or WebAssembly
+        named like text, an image, a font or a document (`config.json` that is a pickle).
+    files.compiled-without-source (high; critical when the bytecode reaches out (a network
+        module, a URL or an IP) and also names a credential store or imports a module that
+        runs commands, or its strings trip high signatures): Python bytecode with no
+        matching `.py`. The header gives the Python version; bytecode of this interpreter's
+        version is loaded with `marshal` (never run) and its imports, risky names (`eval`,
+        `system`, `urlopen`...), URLs and secret paths go in the metadata; other versions
+        are read for their strings. Bytecode next to its source is low.
+    files.bytecode-source-mismatch (high): bytecode next to its `.py` imports modules, or
+        names hosts, that the source never mentions: Python may run the bytecode instead of
+        the source a reviewer read.
+    files.bytecode-unreadable (medium): a `.pyc` whose magic number names no known Python
+        release, or whose code does not load; what it does was not read.
     files.compiled-code (medium): Java classes and WebAssembly.
     files.pickle (high; critical importing os, subprocess, builtins eval...): a pickle
         that imports objects when loaded, i.e. runs code. Plain-data pickles are info.
-    files.archive (medium): archives and code containers (zip, tar, gz, 7z, jar, wheel)
-        are not opened here, so their content is not analysed. Office documents are not
-        reported.
+    files.image-appended-data (critical for an executable, high for an archive, bytecode,
+        a script or text with a URL or shell command, medium for other data): bytes after
+        a PNG's IEND, a JPEG's EOI or a GIF's trailer, which no viewer shows. A few bytes
+        of padding or white space are normal and not reported.
+    files.pdf-active-content (high for /Launch, or JavaScript with /OpenAction or /AA;
+        medium for JavaScript alone, attachments, forms that submit or import data): the
+        PDF can run code. Names are read with `#xx` escapes decoded and inside FlateDecode
+        streams (object streams). /OpenAction or /AA alone (open at a page) is normal.
+    files.pdf-suspicious-link (high): a /URI action to a raw IP address.
+    files.office-macro (high): VBA in an OOXML document (`vbaProject.bin`, a macro-enabled
+        content type) or in an OLE2 file (`VBA`, `_VBA_PROJECT`, `Macros` storages), or DDE
+        field codes.
+    files.office-external-target (high when a template, OLE object, frame or sub-document
+        is fetched from a URL or share; medium for other external parts): the document
+        loads content from elsewhere when opened (remote template injection). External
+        hyperlinks are normal.
+    files.document-unreadable (medium): a PDF without objects or end marker, an OLE2 file
+        whose allocation table or directory is damaged, an Office file that does not open.
+    files.archive (medium): a 7z, RAR or zstd archive; these formats are not opened, so
+        their content is not analysed. Office documents are checked, not reported.
+    files.archive-unreadable (high when encrypted, a bomb (sizes over 100 times the
+        file) or holding unsafe names; medium when damaged, over the entry or size limits,
+        past the scan's unpacking budget, or nested deeper than `MAX_DEPTH`): ZIP, tar,
+        gzip, bzip2 and xz archives are opened in memory with the upload limits, and their
+        members scanned by the `signatures`, `unicode` and `files` analyzers, findings
+        located as `archive.zip!inner/path`; an archive that cannot be opened is this.
     files.exec-non-script (high, critical for a binary): SKILL.md or a shell script makes
         executable, or runs, a package file named like text, an image, a font or a
         document (`chmod +x assets/x.txt`, `bash notes.txt`). Sourcing `.env` is fine.
@@ -36,11 +70,14 @@ Rules:
     files.not-scanned (low): version-control folders, entries beside the skill folder,
         and names with undecodable bytes.
 
-Fonts, images (PNG, JPEG, GIF, WebP) and PDFs are normal and never reported.
+Fonts, clean images and plain PDFs and Office documents are normal and never reported.
 
 Limitations:
-    Archives are not opened (the intake refuses nested extraction). Native binaries are
-    not disassembled; only their printable strings are matched.
+    Native binaries are not disassembled; only their printable strings are matched.
+    Images are checked for data after their end only, not inside their chunks. PDF
+    attachments and OLE2 streams are named, not extracted and scanned; OpenDocument,
+    EPUB and other ZIP-based document formats are neither opened nor checked for macros.
+    Bytecode of another Python release is read for its strings, not its instructions.
 """
 
 from __future__ import annotations
