@@ -12,15 +12,49 @@ Rules:
         named like an image, font or document.
     files.encoded-binary (high, critical for executables): a text file that is nothing
         but base64 or hex of an executable, bytecode or archive. Encoded images are normal.
-    files.compiled-without-source (high; critical when its strings name credential stores
-        next to an untrusted destination, or trip high signatures): Python bytecode with
-        no matching `.py`. Bytecode next to its source is low.
+    files.disguised-binary (high): Python bytecode, a pickle, a Java class or WebAssembly
+        named like text, an image, a font or a document (`config.json` that is a pickle).
+    files.compiled-without-source (high; critical when the bytecode reaches out (a network
+        module, a URL or an IP) and also names a credential store or imports a module that
+        runs commands, or its strings trip high signatures): Python bytecode with no
+        matching `.py`. The header gives the Python version; bytecode of this interpreter's
+        version is loaded with `marshal` (never run) and its imports, risky names (`eval`,
+        `system`, `urlopen`...), URLs and secret paths go in the metadata; other versions
+        are read for their strings. Bytecode next to its source is low.
+    files.bytecode-source-mismatch (high): bytecode next to its `.py` imports modules, or
+        names hosts, that the source never mentions: Python may run the bytecode instead of
+        the source a reviewer read.
+    files.bytecode-unreadable (medium): a `.pyc` whose magic number names no known Python
+        release, or whose code does not load; what it does was not read.
     files.compiled-code (medium): Java classes and WebAssembly.
     files.pickle (high; critical importing os, subprocess, builtins eval...): a pickle
         that imports objects when loaded, i.e. runs code. Plain-data pickles are info.
-    files.archive (medium): archives and code containers (zip, tar, gz, 7z, jar, wheel)
-        are not opened here, so their content is not analysed. Office documents are not
-        reported.
+    files.image-appended-data (critical for an executable, high for an archive, bytecode,
+        a script or text with a URL or shell command, medium for other data): bytes after
+        a PNG's IEND, a JPEG's EOI or a GIF's trailer, which no viewer shows. A few bytes
+        of padding or white space are normal and not reported.
+    files.pdf-active-content (high for /Launch, or JavaScript with /OpenAction or /AA;
+        medium for JavaScript alone, attachments, forms that submit or import data): the
+        PDF can run code. Names are read with `#xx` escapes decoded and inside FlateDecode
+        streams (object streams). /OpenAction or /AA alone (open at a page) is normal.
+    files.pdf-suspicious-link (high): a /URI action to a raw IP address.
+    files.office-macro (high): VBA in an OOXML document (`vbaProject.bin`, a macro-enabled
+        content type) or in an OLE2 file (`VBA`, `_VBA_PROJECT`, `Macros` storages), or DDE
+        field codes.
+    files.office-external-target (high when a template, OLE object, frame or sub-document
+        is fetched from a URL or share; medium for other external parts): the document
+        loads content from elsewhere when opened (remote template injection). External
+        hyperlinks are normal.
+    files.document-unreadable (medium): a PDF without objects or end marker, an OLE2 file
+        whose allocation table or directory is damaged, an Office file that does not open.
+    files.archive (medium): a 7z, RAR or zstd archive; these formats are not opened, so
+        their content is not analysed. Office documents are checked, not reported.
+    files.archive-unreadable (high when encrypted, a bomb (sizes over 100 times the
+        file) or holding unsafe names; medium when damaged, over the entry or size limits,
+        past the scan's unpacking budget, or nested deeper than `MAX_DEPTH`): ZIP, tar,
+        gzip, bzip2 and xz archives are opened in memory with the upload limits, and their
+        members scanned by the `signatures`, `unicode` and `files` analyzers, findings
+        located as `archive.zip!inner/path`; an archive that cannot be opened is this.
     files.exec-non-script (high, critical for a binary): SKILL.md or a shell script makes
         executable, or runs, a package file named like text, an image, a font or a
         document (`chmod +x assets/x.txt`, `bash notes.txt`). Sourcing `.env` is fine.
@@ -36,11 +70,14 @@ Rules:
     files.not-scanned (low): version-control folders, entries beside the skill folder,
         and names with undecodable bytes.
 
-Fonts, images (PNG, JPEG, GIF, WebP) and PDFs are normal and never reported.
+Fonts, clean images and plain PDFs and Office documents are normal and never reported.
 
 Limitations:
-    Archives are not opened (the intake refuses nested extraction). Native binaries are
-    not disassembled; only their printable strings are matched.
+    Native binaries are not disassembled; only their printable strings are matched.
+    Images are checked for data after their end only, not inside their chunks. PDF
+    attachments and OLE2 streams are named, not extracted and scanned; OpenDocument,
+    EPUB and other ZIP-based document formats are neither opened nor checked for macros.
+    Bytecode of another Python release is read for its strings, not its instructions.
 """
 
 from __future__ import annotations
@@ -52,9 +89,24 @@ import pickletools
 import posixpath
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from pydantic import JsonValue
 
+from scanner.analyzers import registry
+from scanner.analyzers._bytecode import MAX_EVIDENCE, BytecodeReport, read_pyc
+from scanner.analyzers._image import find_trailer
+from scanner.analyzers._nested import (
+    MAX_DEPTH,
+    OPENABLE,
+    ArchiveProblem,
+    Budget,
+    open_members,
+    sub_package,
+)
+from scanner.analyzers._office import OfficeReport, is_remote, read_ole, read_ooxml
+from scanner.analyzers._pdf import PdfReport, read_pdf
 from scanner.analyzers._rules import RuleSet, ScanTarget, default_ruleset
 from scanner.analyzers._text import (
     FileType,
@@ -87,6 +139,10 @@ _IMAGE_EXT = frozenset(
 )
 _FONT_EXT = frozenset({".ttf", ".otf", ".woff", ".woff2", ".eot"})
 _DOC_EXT = frozenset({".pdf", ".doc", ".xls", ".ppt", ".rtf"})
+_OFFICE_EXT = frozenset(
+    {".docx", ".xlsx", ".pptx", ".docm", ".xlsm", ".pptm", ".dotx", ".dotm", ".xltx", ".xltm",
+     ".potx", ".potm", ".ppsx", ".ppsm", ".xlam", ".ppam", ".xlsb"}
+)  # fmt: skip
 _ZIP_CONTAINERS = frozenset(
     {".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".epub", ".key", ".numbers", ".pages",
      ".sketch", ".fig", ".xd"}
@@ -129,6 +185,14 @@ _MAGIC = (
     (b"\xfd7zXZ\x00", "xz"),
 )
 _PATH_PREFIX = re.compile(r"^(?:\$\{?\w+\}?/|\{\w+\}/|\./)+")
+_PICKLE_EXT = frozenset({".pkl", ".pickle", ".joblib", ".dill"})
+_TRAILER_IMAGES = frozenset({"png", "jpeg", "gif"})
+_NESTED_ANALYZERS = ("signatures", "unicode")
+_HOSTILE_ARCHIVE = frozenset({"encrypted", "unsafe", "bomb"})
+_PDF_ACTIVE = frozenset(
+    {"JavaScript", "JS", "Launch", "EmbeddedFile", "EmbeddedFiles", "SubmitForm", "ImportData",
+     "RichMedia", "GoToE"}
+)  # fmt: skip
 _SKIPPED_COVERAGE = frozenset({"too_many_files", "too_large", "too_deep", "unreadable"})
 _SKIPPED_LOW = frozenset({"vcs_metadata", "outside_skill_folder"})
 
@@ -161,23 +225,46 @@ def _finding(
     )
 
 
+@dataclass
+class _Context:
+    """Where a package sits: the skill itself (depth 0) or an archive inside it."""
+
+    depth: int = 0
+    budget: Budget = field(default_factory=Budget)
+
+    def inner(self) -> _Context:
+        return _Context(self.depth + 1, self.budget)
+
+
 @register
 class FilesAnalyzer(Analyzer):
-    """Compare content with names, open nothing, and report every entry not analysed."""
+    """Compare content with names, open archives and documents, report every entry not analysed."""
 
     name = "files"
-    description = "File content versus name, binaries, bytecode, pickles, archives, skips."
+    description = (
+        "File content versus name, binaries, bytecode, pickles, images, PDF, Office, archives."
+    )
 
     RULES = (
         "files.executable",
         "files.disguised-executable",
         "files.disguised-archive",
         "files.disguised-script",
+        "files.disguised-binary",
         "files.encoded-binary",
         "files.compiled-without-source",
+        "files.bytecode-source-mismatch",
+        "files.bytecode-unreadable",
         "files.compiled-code",
         "files.pickle",
+        "files.image-appended-data",
+        "files.pdf-active-content",
+        "files.pdf-suspicious-link",
+        "files.office-macro",
+        "files.office-external-target",
+        "files.document-unreadable",
         "files.archive",
+        "files.archive-unreadable",
         "files.exec-non-script",
         "files.symlink",
         "files.special-file",
@@ -190,35 +277,68 @@ class FilesAnalyzer(Analyzer):
         self._rules: RuleSet = default_ruleset()
 
     def analyze(self, package: SkillPackage) -> list[Finding]:
-        """Return the file findings of a package."""
-        paths = {item.path for item in package.files}
+        """Return the file findings of a package, archives inside it opened and scanned."""
+        return self._analyze(package, _Context())
+
+    def _analyze(self, package: SkillPackage, context: _Context) -> list[Finding]:
+        files = {item.path: item for item in package.files}
         findings: list[Finding] = []
         for item in package.files:
-            findings += self._content_findings(item, paths)
+            findings += self._content_findings(item, files, context)
             findings += _coverage_findings(item)
         findings += list(_skipped_findings(package))
         findings += list(_exec_reference_findings(package))
         findings += [f for item in package.files for f in _outside_reference_findings(item)]
         return findings
 
-    def _content_findings(self, item: SkillFile, paths: set[str]) -> list[Finding]:
+    def _content_findings(
+        self, item: SkillFile, files: dict[str, SkillFile], context: _Context
+    ) -> list[Finding]:
         kind = sniff(item)
         if kind in EXECUTABLE_TYPES:
             return [self._executable(item, kind)]
         if kind == "pyc" or item.suffix in (".pyc", ".pyo"):
-            return [self._bytecode(item, paths)]
-        if kind == "pickle" or item.suffix in (".pkl", ".pickle", ".joblib", ".dill"):
-            return list(_pickle_findings(item))
+            return [*self._bytecode(item, files), *_disguised_code(item, "pyc")]
+        if kind == "pickle" or item.suffix in _PICKLE_EXT:
+            return [*_pickle_findings(item), *_disguised_code(item, "pickle")]
         if kind in ("java_class", "wasm"):
-            return [_compiled_code(item, kind)]
-        if kind in ARCHIVE_TYPES:
-            return list(_archive_findings(item, kind))
+            return [_compiled_code(item, kind), *_disguised_code(item, kind)]
         if item.kind is FileKind.TEXT:
             return list(_text_disguise_findings(item))
+        return self._document_findings(item, kind, context)
+
+    def _document_findings(self, item: SkillFile, kind: str, context: _Context) -> list[Finding]:
+        if kind == "zip" and item.suffix in _OFFICE_EXT:
+            return _office_zip_findings(item, context.budget)
+        if kind == "ole2":
+            return _ole_findings(item)
+        if kind in ARCHIVE_TYPES:
+            return self._archive(item, kind, context)
+        if kind == "pdf":
+            return _pdf_findings(item)
+        if kind in _TRAILER_IMAGES and not item.truncated:
+            return _image_findings(item, kind)
         return []
 
+    def _archive(self, item: SkillFile, kind: str, context: _Context) -> list[Finding]:
+        if item.suffix in _ZIP_CONTAINERS and kind == "zip":
+            return []
+        findings = list(_archive_findings(item, kind))
+        if kind not in OPENABLE or item.truncated:
+            return findings
+        if context.depth >= MAX_DEPTH:
+            problem = ArchiveProblem("too_deep", f"archives nested over {MAX_DEPTH} deep")
+            return [*findings, _archive_problem(item, kind, problem)]
+        opened = open_members(item.data or b"", kind, context.budget)
+        if isinstance(opened, ArchiveProblem):
+            return [*findings, _archive_problem(item, kind, opened)]
+        package = sub_package(item, kind, opened)
+        inner = [f for name in _NESTED_ANALYZERS for f in registry.instance(name).analyze(package)]
+        inner += self._analyze(package, context.inner())
+        return findings + [_relocated(finding, item.path) for finding in inner]
+
     def _executable(self, item: SkillFile, kind: str) -> Finding:
-        disguised = item.suffix in _DISGUISE_EXT
+        disguised = item.suffix in _DISGUISE_EXT | _OFFICE_EXT
         strings = self._strings_verdict(item)
         if disguised:
             return _finding(
@@ -242,29 +362,18 @@ class FilesAnalyzer(Analyzer):
             metadata={"detected_type": kind, "strings_rules": _json_list(strings[1])},
         )
 
-    def _bytecode(self, item: SkillFile, paths: set[str]) -> Finding:
-        if _source_of(item.path) & paths:
-            return _finding(
-                "files.compiled-without-source",
-                Category.COMPILED_WITHOUT_SOURCE,
-                Severity.LOW,
-                "Python bytecode shipped next to its source",
-                f"`{item.path}` may not match its source; it is not needed in a skill.",
-                item.path,
-                remediation="Remove `__pycache__` and `.pyc` files from the skill.",
-            )
+    def _bytecode(self, item: SkillFile, files: dict[str, SkillFile]) -> list[Finding]:
+        report = read_pyc(item.data or (item.text or "").encode("utf-8", "surrogateescape"))
+        evidence = _bytecode_evidence(report)
+        extra = [_bytecode_unreadable(item, report)] if report.error else []
+        sources = [files[path] for path in sorted(_source_of(item.path)) if path in files]
+        if sources:
+            return [_paired_bytecode(item, evidence), *_mismatch(item, report, sources), *extra]
         severity, rules = self._strings_verdict(item)
-        return _finding(
-            "files.compiled-without-source",
-            Category.COMPILED_WITHOUT_SOURCE,
-            max(Severity.HIGH, severity, key=_rank),
-            "Python bytecode without source",
-            f"`{item.path}` is compiled Python with no `.py` next to it: what it does "
-            "cannot be reviewed." + (f" Its strings match: {', '.join(rules)}." if rules else ""),
-            item.path,
-            remediation="Ship the Python source instead of bytecode.",
-            metadata={"strings_rules": _json_list(rules)},
-        )
+        if _bytecode_is_critical(report):
+            severity = Severity.CRITICAL
+        evidence["strings_rules"] = _json_list(rules)
+        return [_sourceless_bytecode(item, severity, rules, evidence), *extra]
 
     def _strings_verdict(self, item: SkillFile) -> tuple[Severity, list[str]]:
         """Judge the printable strings of a binary with the signature rules and facts."""
@@ -318,9 +427,276 @@ def _compiled_code(item: SkillFile, kind: str) -> Finding:
     )
 
 
+def _bytecode_evidence(report: BytecodeReport) -> dict[str, JsonValue]:
+    return {
+        "python_version": report.version,
+        "magic": report.magic,
+        "method": report.method,
+        "imports": _json_list(report.imports[:MAX_EVIDENCE]),
+        "risky_names": _json_list(report.risky_names),
+        "urls": _json_list(report.urls),
+        "secret_paths": _json_list(report.secret_paths),
+        "unchecked_hash": report.hash_based and not report.check_source,
+    }
+
+
+def _bytecode_is_critical(report: BytecodeReport) -> bool:
+    """Return True when the bytecode pairs a secret or a runner with a way out."""
+    reaches_out = bool(report.network or report.urls)
+    return reaches_out and bool(report.secret_paths or report.execution)
+
+
+def _sourceless_bytecode(
+    item: SkillFile, severity: Severity, rules: list[str], evidence: dict[str, JsonValue]
+) -> Finding:
+    named = [*_as_strs(evidence["imports"])[:5], *_as_strs(evidence["urls"])[:3]]
+    named += _as_strs(evidence["secret_paths"])[:3]
+    return _finding(
+        "files.compiled-without-source",
+        Category.COMPILED_WITHOUT_SOURCE,
+        max(Severity.HIGH, severity, key=_rank),
+        "Python bytecode without source",
+        f"`{item.path}` is compiled Python with no `.py` next to it: what it does "
+        "cannot be reviewed."
+        + (f" Its code names: {', '.join(named)}." if named else "")
+        + (f" Its strings match: {', '.join(rules)}." if rules else ""),
+        item.path,
+        remediation="Ship the Python source instead of bytecode.",
+        metadata=evidence,
+    )
+
+
+def _paired_bytecode(item: SkillFile, evidence: dict[str, JsonValue]) -> Finding:
+    return _finding(
+        "files.compiled-without-source",
+        Category.COMPILED_WITHOUT_SOURCE,
+        Severity.LOW,
+        "Python bytecode shipped next to its source",
+        f"`{item.path}` may not match its source; it is not needed in a skill.",
+        item.path,
+        remediation="Remove `__pycache__` and `.pyc` files from the skill.",
+        metadata=evidence,
+    )
+
+
+def _mismatch(item: SkillFile, report: BytecodeReport, sources: list[SkillFile]) -> list[Finding]:
+    """Report bytecode that imports modules, or names hosts, its source never mentions."""
+    text = "\n".join(source.text or "" for source in sources)
+    words = set(re.findall(r"\w+", text))
+    missing = [
+        name
+        for name in report.imports
+        if not name.startswith("<") and not set(name.split(".")) <= words
+    ]
+    hosts = {urlsplit(url).hostname or url for url in report.urls}
+    missing += sorted(host for host in hosts if host not in text)
+    if not missing:
+        return []
+    return [
+        _finding(
+            "files.bytecode-source-mismatch",
+            Category.COMPILED_WITHOUT_SOURCE,
+            Severity.HIGH,
+            "Python bytecode does not match the source next to it",
+            f"`{item.path}` imports or names {', '.join(missing[:5])}, which its source "
+            "never mentions: Python may run this bytecode instead of the reviewed source.",
+            item.path,
+            remediation="Delete the bytecode; ship only the source.",
+            metadata={"missing_from_source": _json_list(missing[:MAX_EVIDENCE])},
+        )
+    ]
+
+
+def _bytecode_unreadable(item: SkillFile, report: BytecodeReport) -> Finding:
+    return _finding(
+        "files.bytecode-unreadable",
+        Category.ANALYSIS_COVERAGE,
+        Severity.MEDIUM,
+        "Python bytecode could not be analysed",
+        f"`{item.path}`: {report.error}; what its code does was not read.",
+        item.path,
+        remediation="Ship the Python source instead of bytecode.",
+        metadata={"error": report.error, "magic": report.magic},
+    )
+
+
+def _as_strs(value: JsonValue) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _disguised_code(item: SkillFile, kind: str) -> list[Finding]:
+    """Report bytecode or a pickle whose name says text, image, font or document."""
+    if item.suffix not in _DISGUISE_EXT | _OFFICE_EXT:
+        return []
+    return [
+        _finding(
+            "files.disguised-binary",
+            Category.DISGUISED_BINARY,
+            Severity.HIGH,
+            "Code or serialized objects disguised as another file type",
+            f"`{item.path}` is {kind.replace('_', ' ')} content named like a `{item.suffix}` file.",
+            item.path,
+            remediation="Name files after what they contain; ship source, not bytecode.",
+            metadata={"detected_type": kind},
+        )
+    ]
+
+
+def _archive_problem(item: SkillFile, kind: str, problem: ArchiveProblem) -> Finding:
+    severity = Severity.HIGH if problem.reason in _HOSTILE_ARCHIVE else Severity.MEDIUM
+    return _finding(
+        "files.archive-unreadable",
+        Category.ANALYSIS_COVERAGE,
+        severity,
+        "Archive could not be opened and scanned",
+        f"`{item.path}` is a {kind} archive that was not scanned ({problem.reason}): "
+        f"{escape_invisible(problem.message[:MAX_TARGET_CHARS])}.",
+        item.path,
+        remediation="Ship the files unpacked so they can be reviewed.",
+        metadata={"detected_type": kind, "reason": problem.reason},
+    )
+
+
+def _relocated(finding: Finding, archive: str) -> Finding:
+    inner = finding.file_path
+    path = f"{archive}!{inner}" if inner else archive
+    metadata = {**finding.metadata, "archive": archive}
+    return finding.model_copy(update={"file_path": path, "metadata": metadata})
+
+
+def _image_findings(item: SkillFile, kind: str) -> list[Finding]:
+    trailer = find_trailer(item.data or b"", kind)
+    if trailer is None:
+        return []
+    if trailer.kind in EXECUTABLE_TYPES:
+        severity = Severity.CRITICAL
+    elif trailer.kind in ("text", "data"):
+        severity = Severity.MEDIUM
+    else:
+        severity = Severity.HIGH
+    return [
+        _finding(
+            "files.image-appended-data",
+            Category.DISGUISED_BINARY,
+            severity,
+            "Data hidden after the end of an image",
+            f"`{item.path}` carries {trailer.size} bytes ({trailer.kind}) after the end of "
+            f"its {kind.upper()} image, where no viewer shows them.",
+            item.path,
+            remediation="Re-export the image; ship hidden content, if any, as reviewable files.",
+            metadata={"offset": trailer.offset, "size": trailer.size, "appended": trailer.kind},
+        )
+    ]
+
+
+def _pdf_findings(item: SkillFile) -> list[Finding]:
+    report = read_pdf(item.data or b"", truncated=item.truncated)
+    findings: list[Finding] = []
+    active = sorted(name for name in report.names if name in _PDF_ACTIVE)
+    if "Launch" in report.names or report.runs_script_on_open or active:
+        findings.append(_pdf_active(item, report, active))
+    if report.ip_uris:
+        findings.append(
+            _finding(
+                "files.pdf-suspicious-link",
+                Category.DATA_EXFILTRATION,
+                Severity.HIGH,
+                "PDF links to a raw IP address",
+                f"`{item.path}` links to {escape_invisible(report.ip_uris[0][:200])}: a "
+                "bare IP address, not a named site.",
+                item.path,
+                remediation="Link to named hosts, or remove the link.",
+                metadata={"uris": _json_list([u[:200] for u in report.ip_uris[:MAX_EVIDENCE]])},
+            )
+        )
+    if report.malformed:
+        findings.append(_document_unreadable(item, "PDF", report.malformed))
+    return findings
+
+
+def _pdf_active(item: SkillFile, report: PdfReport, active: list[str]) -> Finding:
+    high = "Launch" in report.names or report.runs_script_on_open
+    how = "runs a program or a script when opened" if high else "holds active content"
+    names = sorted(report.names)
+    return _finding(
+        "files.pdf-active-content",
+        Category.CODE_INJECTION,
+        Severity.HIGH if high else Severity.MEDIUM,
+        "PDF with active content",
+        f"`{item.path}` {how} ({', '.join('/' + n for n in names)}).",
+        item.path,
+        remediation="Ship a plain PDF: print or export it without scripts and attachments.",
+        metadata={"names": _json_list(names), "active": _json_list(active)},
+    )
+
+
+def _document_unreadable(item: SkillFile, kind: str, why: str) -> Finding:
+    return _finding(
+        "files.document-unreadable",
+        Category.ANALYSIS_COVERAGE,
+        Severity.MEDIUM,
+        f"{kind} document could not be fully analysed",
+        f"`{item.path}` is a damaged or odd {kind} file ({escape_invisible(why[:200])}); "
+        "what it holds was not fully read.",
+        item.path,
+        remediation="Re-export the document from its editor.",
+        metadata={"error": why[:MAX_TARGET_CHARS]},
+    )
+
+
+def _office_zip_findings(item: SkillFile, budget: Budget) -> list[Finding]:
+    opened = open_members(item.data or b"", "zip", budget) if not item.truncated else []
+    if isinstance(opened, ArchiveProblem):
+        return [_document_unreadable(item, "Office", opened.message)]
+    return _office_report_findings(item, read_ooxml(opened))
+
+
+def _ole_findings(item: SkillFile) -> list[Finding]:
+    report = read_ole(item.data or b"")
+    if report.malformed and not item.truncated:
+        return [_document_unreadable(item, "OLE2", report.malformed)]
+    return _office_report_findings(item, report)
+
+
+def _office_report_findings(item: SkillFile, report: OfficeReport) -> list[Finding]:
+    findings: list[Finding] = []
+    if report.macros or report.dde:
+        what = ", ".join(report.macros[:5]) or "DDE field codes"
+        findings.append(
+            _finding(
+                "files.office-macro",
+                Category.CODE_INJECTION,
+                Severity.HIGH,
+                "Office document with macros",
+                f"`{item.path}` carries code that runs inside Office ({escape_invisible(what)}).",
+                item.path,
+                remediation="Ship a document without macros (.docx, .xlsx, .pptx) or a PDF.",
+                metadata={"macros": _json_list(report.macros[:MAX_EVIDENCE]), "dde": report.dde},
+            )
+        )
+    if report.remote_targets:
+        findings.append(_office_remote(item, report.remote_targets))
+    return findings
+
+
+def _office_remote(item: SkillFile, targets: list[dict[str, str]]) -> Finding:
+    remote = [target for target in targets if is_remote(target)]
+    shown = (remote or targets)[0]
+    return _finding(
+        "files.office-external-target",
+        Category.REMOTE_CODE_EXECUTION,
+        Severity.HIGH if remote else Severity.MEDIUM,
+        "Office document loads content from elsewhere",
+        f"`{item.path}` has an external {shown['type']} relationship to "
+        f"`{escape_invisible(shown['target'][:200])}`, fetched when the document opens.",
+        item.path,
+        remediation="Embed what the document needs, or remove the external relationship.",
+        metadata={"targets": [dict(t) for t in targets[:MAX_EVIDENCE]]},
+    )
+
+
 def _archive_findings(item: SkillFile, kind: str) -> Iterator[Finding]:
-    if item.suffix in _ZIP_CONTAINERS and kind == "zip":
-        return
+    """Report an archive named like something else, and one that cannot be opened here."""
     if item.suffix in _DISGUISE_EXT:
         yield _finding(
             "files.disguised-archive",
@@ -332,17 +708,17 @@ def _archive_findings(item: SkillFile, kind: str) -> Iterator[Finding]:
             remediation="Ship plain files; do not hide archives.",
             metadata={"detected_type": kind},
         )
-        return
-    yield _finding(
-        "files.archive",
-        Category.ANALYSIS_COVERAGE,
-        Severity.MEDIUM,
-        "Archive not analysed",
-        f"`{item.path}` is a {kind} archive; its content is not opened or scanned.",
-        item.path,
-        remediation="Ship the files unpacked so they can be reviewed.",
-        metadata={"detected_type": kind},
-    )
+    if kind not in OPENABLE:
+        yield _finding(
+            "files.archive",
+            Category.ANALYSIS_COVERAGE,
+            Severity.MEDIUM,
+            "Archive not analysed",
+            f"`{item.path}` is a {kind} archive; this format is not opened or scanned.",
+            item.path,
+            remediation="Ship the files unpacked so they can be reviewed.",
+            metadata={"detected_type": kind},
+        )
 
 
 def _text_disguise_findings(item: SkillFile) -> Iterator[Finding]:

@@ -27,6 +27,7 @@ the output: the caller removes its work folder.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import re
 import stat
@@ -121,8 +122,54 @@ def extract_zip(
     return dest
 
 
+def read_zip(
+    data: bytes,
+    *,
+    max_entries: int,
+    max_uncompressed_bytes: int,
+    max_file_bytes: int | None = None,
+) -> list[tuple[str, bytes]]:
+    """Check a ZIP held in memory like an upload, then return its files as (name, bytes).
+
+    The checks and limits are those of `extract_zip`; folders are left out of the result.
+
+    Raises:
+        InvalidArchiveError: The bytes are not a ZIP archive that can be read safely.
+        UnsafeArchiveError: A member would escape, alias or overlap another.
+        PackageTooLargeError: A count or size limit is crossed.
+    """
+    limits = _Limits(max_entries, max_uncompressed_bytes, max_file_bytes)
+    handle = io.BytesIO(data)
+    with _translate_errors("the archive"):
+        counted = _precount(handle, limits.entries)
+        with zipfile.ZipFile(handle) as zf:
+            members = _check_members(zf, handle, counted, limits)
+            return _read_members(zf, members, limits)
+
+
+def _read_members(
+    zf: zipfile.ZipFile, members: list[_Member], limits: _Limits
+) -> list[tuple[str, bytes]]:
+    out: list[tuple[str, bytes]] = []
+    left = limits.total_bytes
+    for member in members:
+        if member.is_dir:
+            continue
+        declared = member.info.file_size
+        with zf.open(member.info) as source:
+            # SECURITY: read at most one byte past what was declared and allowed, so a
+            # stream that inflates beyond its declared size is refused, not buffered.
+            body = source.read(min(declared, left) + 1)
+        if len(body) > declared or len(body) > left:
+            name = _shown(member.info.orig_filename)
+            raise PackageTooLargeError(f"member {name} unpacks to more than it declares")
+        left -= len(body)
+        out.append(("/".join(member.parts), body))
+    return out
+
+
 @contextmanager
-def _translate_errors() -> Iterator[None]:
+def _translate_errors(what: str = "the upload") -> Iterator[None]:
     try:
         yield
     except OSError as exc:
@@ -130,9 +177,9 @@ def _translate_errors() -> Iterator[None]:
             raise
         # NOTE: strerror only: str(exc) would show the server's temp path.
         reason = exc.strerror or type(exc).__name__
-        raise InvalidArchiveError(f"the upload is not a readable ZIP archive: {reason}") from exc
+        raise InvalidArchiveError(f"{what} is not a readable ZIP archive: {reason}") from exc
     except _READ_ERRORS as exc:
-        raise InvalidArchiveError(f"the upload is not a readable ZIP archive: {exc}") from exc
+        raise InvalidArchiveError(f"{what} is not a readable ZIP archive: {exc}") from exc
 
 
 def _precount(handle: BinaryIO, limit: int) -> int:
@@ -236,6 +283,15 @@ def _has_bare_sentinel(info: zipfile.ZipInfo) -> bool:
             return False
         position += 4 + length
     return True
+
+
+def member_parts(name: str) -> tuple[tuple[str, ...], bool]:
+    """Return the path segments of an archive member name and whether it is a folder.
+
+    Raises:
+        UnsafeArchiveError: The name could escape the folder it is extracted into.
+    """
+    return _split_name(name)
 
 
 def _split_name(name: str) -> tuple[tuple[str, ...], bool]:

@@ -145,7 +145,9 @@ def test_images_fonts_and_encoded_images_are_normal(scan):
     files = {
         "assets/logo.png": image,
         "assets/logo.png.b64": base64.b64encode(image).decode() + "\n",
-        "assets/doc.pdf": b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n" + bytes(range(256)),
+        "assets/doc.pdf": b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n"
+        + bytes(range(256))
+        + b"\n%%EOF\n",
         "assets/report.docx": zip_bytes({"word/document.xml": "<w/>"}),
     }
 
@@ -162,14 +164,18 @@ def test_base64_of_an_executable_is_critical(scan):
     ]
 
 
-def test_archives_are_medium_and_disguised_archives_high(scan):
+def test_unopened_archives_are_medium_and_disguised_archives_high(scan):
     archive = zip_bytes({"a.sh": "echo hi"})
+    seven = b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(range(256)) * 4
 
-    findings = scan({"vendor/tools.zip": archive, "assets/logo.png": archive}, "files")
+    findings = scan(
+        {"vendor/tools.zip": archive, "assets/logo.png": archive, "vendor/tools.7z": seven},
+        "files",
+    )
 
-    assert sorted((f.rule_id, f.severity) for f in findings) == [
-        ("files.archive", Severity.MEDIUM),
-        ("files.disguised-archive", Severity.HIGH),
+    assert sorted((f.rule_id, f.severity, f.file_path) for f in findings) == [
+        ("files.archive", Severity.MEDIUM, "vendor/tools.7z"),
+        ("files.disguised-archive", Severity.HIGH, "assets/logo.png"),
     ]
 
 
