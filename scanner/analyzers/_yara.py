@@ -182,4 +182,3 @@ class YaraEngine:
 def default_engine() -> YaraEngine:
     """Return the shipped packs, compiled on first use in this process."""
     return YaraEngine(pack_sources())
-
