@@ -101,6 +101,7 @@ _SHELL_HINT = re.compile(
     r"^#!.*\b(?:ba|z|da)?sh\b|\b(?:curl|wget|chmod|echo|export)\s|\|\s*(?:ba)?sh\b", re.M
 )
 _JS_HINT = re.compile(r"\b(?:require\(|const\s+\w+\s*=|function\s*\w*\(|=>\s*\{)")
+_EXECUTABLE = (b"\x7fELF", b"MZ", b"\xfe\xed\xfa", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe")
 _ZLIB_HEADS = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
 _WHOLE_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _WHOLE_HEX = re.compile(r"(?:[0-9A-Fa-f]{2}){8,}")
@@ -223,18 +224,24 @@ def _unwrap(data: bytes, chain: tuple[str, ...], depth: int, budget: Budget) -> 
 
 
 def decode_whole(text: str) -> tuple[str, bytes] | None:
-    """Return (decoder, bytes) when the whole of `text` is base64, hex or escapes."""
+    """Return (decoder, bytes) when the whole of `text` is base64, hex or escapes.
+
+    The result must be worth another look: readable text, a compressed stream or an
+    executable; anything else (a picture, random bytes) ends the chain.
+    """
     value = "".join(text.split())
     if len(value) > MAX_BLOB_CHARS:
         return None
+    forms: list[tuple[str, bytes]] = []
     if _ESCAPES.fullmatch(value):
-        return "hex-escapes", _unescape(value)
-    if _WHOLE_HEX.fullmatch(value):
-        return "hex", bytes.fromhex(value)
-    if _WHOLE_BASE64.fullmatch(value) and _looks_encoded(value):
-        for name, raw in _base64_forms(value):
-            if readable(raw) is not None or inflate(raw) is not None:
-                return name, raw
+        forms.append(("hex-escapes", _unescape(value)))
+    elif _WHOLE_HEX.fullmatch(value):
+        forms.append(("hex", bytes.fromhex(value)))
+    elif _WHOLE_BASE64.fullmatch(value) and _looks_encoded(value):
+        forms += _base64_forms(value)
+    for name, raw in forms:
+        if readable(raw) is not None or inflate(raw) is not None or raw.startswith(_EXECUTABLE):
+            return name, raw
     return None
 
 

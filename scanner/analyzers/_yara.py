@@ -68,11 +68,12 @@ class YaraRule:
 
 @dataclass(frozen=True)
 class YaraHit:
-    """One rule that matched, with the offsets (in bytes) of its first matches."""
+    """One rule that matched: offsets (bytes) of its first matches, the first one in context."""
 
     meta: YaraMeta
     offsets: tuple[int, ...]
     matched: bytes
+    length: int = 0
 
 
 def example_bytes(example: str) -> bytes:
@@ -173,9 +174,27 @@ class YaraEngine:
                 continue
             found = sorted(m.offset for p in rule.patterns for m in p.matches)
             first = next((m for p in rule.patterns for m in p.matches), None)
-            matched = data[first.offset : first.offset + min(first.length, 200)] if first else b""
-            hits.append(YaraHit(meta, tuple(found[:MAX_MATCHES_PER_PATTERN]), matched))
+            matched = _context(data, first.offset, first.length) if first else b""
+            length = first.length if first else 0
+            hits.append(YaraHit(meta, tuple(found[:MAX_MATCHES_PER_PATTERN]), matched, length))
         return hits
+
+
+def _context(data: bytes, offset: int, length: int) -> bytes:
+    """Return a match widened to the printable run around it, as `strings` would show it."""
+    start, end = offset, offset + min(length, _CONTEXT_BYTES)
+    while start > 0 and offset - start < _CONTEXT_BYTES // 2 and _printable_byte(data[start - 1]):
+        start -= 1
+    while end < len(data) and end - start < _CONTEXT_BYTES and _printable_byte(data[end]):
+        end += 1
+    return data[start:end]
+
+
+def _printable_byte(value: int) -> bool:
+    return 0x20 <= value < 0x7F
+
+
+_CONTEXT_BYTES = 120
 
 
 @functools.cache

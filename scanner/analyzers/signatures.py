@@ -28,9 +28,15 @@ Checks in code, besides the packs:
   `py.credential-file` (medium/high/critical), `py.dns-exfiltration` (high),
   `py.path-traversal` (high on write, medium on read), `py.tar-extract` (medium),
   `py.unsafe-deserialization` (critical from the network, high from input, low otherwise).
-- `obfusc.encoded-payload`: base64, hex and compressed blobs, and literals handed to
-  base85, ascii85, rot13 or reversal, are decoded and scanned with every rule; the blob
-  is reported high, critical when what it hides is high.
+- `obfusc.encoded-payload`: encoded blobs (base64, hex, escapes, ``0x`` lists, base85,
+  rot13, reversal, compressed streams, nested up to four layers) and built strings
+  (character codes, concatenated literals, quote-split shell words) are decoded; each
+  layer is scanned with every rule and YARA pack, and a built string is also judged in
+  place on its line. High, critical when what it hides is high. Metadata: the decoder
+  chain, line and column span, and a redacted preview of the decoded text.
+- `yara.*` (see `scanner/rules/yara/`): binaries (droppers, miners, UPX, keys,
+  compiled reverse shells), shellcode, miner configurations, web shells and stealer
+  string sets, on binary files and text files up to 1 MiB (Markdown context applies).
 - `supply.typosquat` (high at one edit, medium at two) and `supply.lookalike-domain`
   (high), against the popular names listed in `supply_chain.yaml`.
 
@@ -44,7 +50,8 @@ f-string built only from trusted values (high by design).
 Limitations:
     No data flow across files or through function returns (the dataflow analyzer's
     job). JavaScript and shell are matched by regex only. XOR with a key and custom
-    encodings are caught only when decoded and executed in Python. Markdown context is
+    encodings are caught only when decoded and executed in Python; strings built
+    through variables (`a="cu"; $a$b`) are not resolved. Markdown context is
     judged on the sentence around a hit, the paragraph that introduces a code block and
     the headings above it; English cues only.
 """
@@ -155,10 +162,12 @@ class SignaturesAnalyzer(Analyzer):
             return []
         findings = []
         for hit in default_engine().scan(data):
-            start = len(data[: hit.offsets[0]].decode("utf-8", "ignore")) if hit.offsets else 0
+            offset = hit.offsets[0] if hit.offsets else 0
+            start = len(data[:offset].decode("utf-8", "ignore"))
+            end = start + len(data[offset : offset + hit.length].decode("utf-8", "ignore"))
             severity = hit.meta.severity
             if doc is not None:
-                verdict = doc.context(start, start + len(hit.matched))
+                verdict = doc.context(start, max(end, start + 1))
                 if verdict in (Verdict.NEGATED, Verdict.EXAMPLE):
                     severity = Severity.INFO
             line = index.line_of(start)

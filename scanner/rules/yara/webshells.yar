@@ -17,7 +17,7 @@ rule webshell
         $backtick = /`\s*\$_(GET|POST|REQUEST|COOKIE)\s*\[/
         $preg = /preg_replace\s*\(\s*["'].{1,40}\/e["']\s*,\s*\$_(GET|POST|REQUEST)/
         $jsp = /Runtime\.getRuntime\(\)\.exec\(\s*request\.getParameter\(/
-        $asp = /(eval|execute)\s*\(?\s*request(\.form|\.querystring|\.item)?\s*\(/ nocase
+        $asp = /\b(eval|execute|executeglobal)\s*\(?\s*request(\.form|\.querystring|\.item)?\s*\(\s*["']/ nocase
 
     condition:
         any of them
