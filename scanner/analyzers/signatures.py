@@ -52,9 +52,9 @@ Limitations:
     No data flow across files or through function returns (the dataflow analyzer's
     job). JavaScript and shell are matched by regex only. XOR with a key and custom
     encodings are caught only when decoded and executed in Python; strings built
-    through variables are resolved only from literal assignments in the same file. Markdown context is
-    judged on the sentence around a hit, the paragraph that introduces a code block and
-    the headings above it; English cues only.
+    through variables are resolved only from literal assignments in the same file.
+    Markdown context is judged on the sentence around a hit, the paragraph that
+    introduces a code block and the headings above it; English cues only.
 """
 
 from __future__ import annotations
