@@ -92,7 +92,7 @@ _ARRAY_JOIN = re.compile(
 )
 _QUOTED = re.compile(r"""(["'])([^"'\\\n]*)\1""")
 _SHELL_SPLIT = re.compile(
-    r"""[\w./-]*\w(?:(?:""|''|\\(?=[a-wyzA-Z])|"[\w./-]{1,40}"|'[\w./-]{1,40}')[\w./-]*){1,64}"""
+    r"""(?<![\w./-])[\w./-]*\w(?:(?:""|''|\\(?=[a-wyzA-Z])|"[\w./-]{1,40}"|'[\w./-]{1,40}')[\w./-]*){1,64}"""
 )
 _SHELL_QUOTES = re.compile(r"""["'\\]""")
 _MAX_VARIABLES = 500
@@ -418,7 +418,10 @@ def _explicit_candidates(text: str) -> Iterator[_Candidate]:
 
 
 def _assembled_candidates(text: str, kind: FileType) -> Iterator[_Candidate]:
-    for pattern, step, decoder in _BUILDERS:
+    lowered = text.lower()
+    for pattern, step, decoder, hints in _BUILDERS:
+        if not any(hint in lowered for hint in hints):
+            continue
         for match in pattern.finditer(text):
             raw = decoder(match)
             if raw is not None and len(raw) <= MAX_ASSEMBLED_CHARS:
@@ -488,6 +491,10 @@ def _array_join(match: re.Match[str]) -> bytes | None:
     return "".join(body for _, body in _QUOTED.findall(match.group(1))).encode("utf-8")
 
 
+def _hex_list(match: re.Match[str]) -> bytes | None:
+    return bytes(int(n, 16) for n in re.findall(r"0x(\w+)", match.group()))
+
+
 def _rot13(value: str) -> bytes:
     return codecs.encode(value, "rot13").encode("utf-8")
 
@@ -496,13 +503,15 @@ def _reverse(value: str) -> bytes:
     return value[::-1].encode("utf-8")
 
 
-_BUILDERS: tuple[tuple[re.Pattern[str], str, Callable[[re.Match[str]], bytes | None]], ...] = (
-    (_CHR_CHAIN, "char-codes", _chained_codes),
-    (_PS_CHAR_CHAIN, "char-codes", _chained_codes),
-    (_CODE_LIST, "char-codes", _codes),
-    (_HEX_LIST, "hex-list", lambda m: bytes(int(n, 16) for n in re.findall(r"0x(\w+)", m.group()))),
-    (_PLUS_LITERALS, "concatenation", _joined_literals),
-    (_ARRAY_JOIN, "array-join", _array_join),
+_BUILDERS: tuple[
+    tuple[re.Pattern[str], str, Callable[[re.Match[str]], bytes | None], tuple[str, ...]], ...
+] = (
+    (_CHR_CHAIN, "char-codes", _chained_codes, ("chr",)),
+    (_PS_CHAR_CHAIN, "char-codes", _chained_codes, ("[char]",)),
+    (_CODE_LIST, "char-codes", _codes, ("chr", "bytes", "bytearray", "fromcharcode", "[char[]]")),
+    (_HEX_LIST, "hex-list", _hex_list, ("0x",)),
+    (_PLUS_LITERALS, "concatenation", _joined_literals, ("+",)),
+    (_ARRAY_JOIN, "array-join", _array_join, (".join(",)),
 )
 _BODY = r"(?P<body>[^\"'\n]{4,8192})"
 _EXPLICIT: tuple[tuple[re.Pattern[str], str, Callable[[str], bytes], bool], ...] = (
