@@ -408,13 +408,34 @@ def _unescape(value: str) -> bytes:
 
 
 def _explicit_candidates(text: str) -> Iterator[_Candidate]:
-    for pattern, step, decoder, assembled in _EXPLICIT:
+    lowered = text.lower()
+    for pattern, step, decoder, assembled, hint in _EXPLICIT:
+        if hint not in lowered:
+            continue
         for match in pattern.finditer(text):
             try:
                 raw = decoder(match.group("body"))
             except (ValueError, binascii.Error):
                 continue
             yield _Candidate(match.start(), match.end(), step, raw, assembled)
+    if "[::-1]" in text or ".reverse(" in text:
+        yield from _reversed_candidates(text)
+
+
+def _reversed_candidates(text: str) -> Iterator[_Candidate]:
+    """Yield quoted literals followed by a reversal, found from the reversal backwards."""
+    for count, match in enumerate(_REVERSAL_SUFFIX.finditer(text)):
+        if count >= MAX_BLOBS:
+            return
+        end = match.start()
+        quote = text[end - 1] if end > 0 else ""
+        if quote not in ("'", '"'):
+            continue
+        line_start = text.rfind("\n", max(0, end - MAX_ASSEMBLED_CHARS), end - 1) + 1
+        start = text.rfind(quote, max(line_start, end - MAX_ASSEMBLED_CHARS), end - 1)
+        if start >= 0 and end - start > 4:
+            body = text[start + 1 : end - 1]
+            yield _Candidate(start, match.end(), "reversed", _reverse(body), True)
 
 
 def _assembled_candidates(text: str, kind: FileType) -> Iterator[_Candidate]:
@@ -513,30 +534,25 @@ _BUILDERS: tuple[
     (_PLUS_LITERALS, "concatenation", _joined_literals, ("+",)),
     (_ARRAY_JOIN, "array-join", _array_join, (".join(",)),
 )
-_BODY = r"(?P<body>[^\"'\n]{4,8192})"
-_EXPLICIT: tuple[tuple[re.Pattern[str], str, Callable[[str], bytes], bool], ...] = (
-    (re.compile(rf"b85decode\(\s*b?[\"']{_BODY}[\"']"), "base85", base64.b85decode, False),
-    (re.compile(rf"a85decode\(\s*b?[\"']{_BODY}[\"']"), "ascii85", base64.a85decode, False),
-    (re.compile(rf"[\"']{_BODY}[\"']\s*\)?\s*\[::-1\]"), "reversed", _reverse, True),
-    (
-        re.compile(rf"[\"']{_BODY}[\"']\s*\.split\(\s*[\"'][\"']\s*\)\s*\.reverse\(\s*\)"),
-        "reversed",
-        _reverse,
-        True,
-    ),
+_BODY = r"(?P<body>[^\"'\n]{4,2048})"
+_EXPLICIT: tuple[tuple[re.Pattern[str], str, Callable[[str], bytes], bool, str], ...] = (
+    (re.compile(rf"b85decode\(\s*b?[\"']{_BODY}[\"']"), "base85", base64.b85decode, False, "b85"),
+    (re.compile(rf"a85decode\(\s*b?[\"']{_BODY}[\"']"), "ascii85", base64.a85decode, False, "a85"),
     (
         re.compile(rf"\becho\s+(?:-n\s+)?[\"']?{_BODY}[\"']?\s*\|\s*rev\b"),
         "reversed",
         _reverse,
         True,
+        "rev",
     ),
     (
         re.compile(rf"codecs\.(?:de|en)code\(\s*[\"']{_BODY}[\"']\s*,\s*[\"']rot.?13"),
         "rot13",
         _rot13,
         True,
+        "rot",
     ),
-    (re.compile(rf"\bstr_rot13\(\s*[\"']{_BODY}[\"']"), "rot13", _rot13, True),
+    (re.compile(rf"\bstr_rot13\(\s*[\"']{_BODY}[\"']"), "rot13", _rot13, True, "str_rot13"),
     (
         re.compile(
             rf"\becho\s+(?:-n\s+)?[\"']?{_BODY}[\"']?\s*\|\s*tr\s+[\"']?\[?A-Za-z\]?[\"']?\s+"
@@ -545,7 +561,12 @@ _EXPLICIT: tuple[tuple[re.Pattern[str], str, Callable[[str], bytes], bool], ...]
         "rot13",
         _rot13,
         True,
+        "n-za-m",
     ),
+)
+# Reversal written after the literal: found from the suffix, the literal read backwards.
+_REVERSAL_SUFFIX = re.compile(
+    r"""\s*\)?\s*\[::-1\]|\s*\.split\(\s*(?:""|'')\s*\)\s*\.reverse\(\s*\)"""
 )
 
 

@@ -18,6 +18,7 @@ Every pattern is bounded, and at most `MAX_CHANNELS` channels are returned per f
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from dataclasses import dataclass
@@ -27,13 +28,13 @@ MAX_CHANNEL_CHARS = 4000
 
 _TITLE = r"""(?:"(?P<dq>[^"\n]{1,2000})"|'(?P<sq>[^'\n]{1,2000})'|\((?P<pq>[^()\n]{1,2000})\))"""
 _LINK_TITLE = re.compile(
-    r"(?P<bang>!?)\[[^\]\n]{0,1000}\]\(\s*<?[^\s()<>]{0,2000}>?\s+" + _TITLE + r"\s*\)"
+    r"(?P<bang>!?)\[[^\[\]\n]{0,300}\]\(\s*<?[^\s()<>]{0,2000}>?\s+" + _TITLE + r"\s*\)"
 )
 _REFERENCE_TITLE = re.compile(
     r"^[ \t]{0,3}\[[^\]\n]{1,200}\]:[ \t]*<?\S{1,2000}>?[ \t]+" + _TITLE + r"[ \t]*$",
     re.MULTILINE,
 )
-_ALT_TEXT = re.compile(r"!\[(?P<alt>[^\]\n]{1,1000})\]\(")
+_ALT_TEXT = re.compile(r"!\[(?P<alt>[^\[\]\n]{1,1000})\]\(")
 _ATTRIBUTE = re.compile(
     r"""<[a-zA-Z][^<>]{0,2000}?\b(?:alt|title|aria-label)\s*=\s*(?:"(?P<dq>[^"]{1,2000})"|'(?P<sq>[^']{1,2000})')"""
 )
@@ -49,7 +50,9 @@ _HIDDEN_ELEMENT = re.compile(
 _HIDDEN_ATTRS = re.compile(
     rf"style\s*=\s*[\"'][^\"']*(?:{_HIDDEN_STYLE})|\shidden\b", re.IGNORECASE
 )
-_DETAILS = re.compile(r"<details\b[^>]{0,400}>(?P<body>.{1,20000}?)</details>", re.I | re.S)
+_DETAILS_OPEN = re.compile(r"<details\b[^<>]{0,400}>", re.IGNORECASE)
+_DETAILS_CLOSE = re.compile(r"</details\s*>", re.IGNORECASE)
+MAX_DETAILS_CHARS = 20000
 _SUMMARY = re.compile(r"<summary\b[^>]{0,400}>.{0,2000}?</summary>", re.I | re.S)
 _TAG = re.compile(r"<[^<>]{0,2000}>")
 
@@ -82,12 +85,25 @@ def hidden_channels(text: str) -> list[Channel]:
         for m in _HIDDEN_ELEMENT.finditer(text)
         if _HIDDEN_ATTRS.search(m.group("attrs"))
     ]
-    found += [
-        Channel("details", m.start("body"), _TAG.sub(" ", _SUMMARY.sub(" ", m.group("body"))))
-        for m in _DETAILS.finditer(text)
-    ]
+    found += _details(text)
     found.sort(key=lambda channel: channel.start)
     return [_clean(channel) for channel in found[:MAX_CHANNELS]]
+
+
+def _details(text: str) -> list[Channel]:
+    """Return the bodies of `<details>` blocks, each up to its first closing tag."""
+    # SECURITY: closing tags are found once and looked up by bisection, so a text of many
+    # unclosed openings costs one pass instead of one scan per opening.
+    closes = [m.start() for m in _DETAILS_CLOSE.finditer(text)]
+    found: list[Channel] = []
+    for match in _DETAILS_OPEN.finditer(text):
+        index = bisect.bisect_left(closes, match.end())
+        if index == len(closes) or len(found) >= MAX_CHANNELS:
+            break
+        body = text[match.end() : closes[index]]
+        if len(body) <= MAX_DETAILS_CHARS:
+            found.append(Channel("details", match.end(), _TAG.sub(" ", _SUMMARY.sub(" ", body))))
+    return found
 
 
 def _title(match: re.Match[str]) -> str:

@@ -369,12 +369,17 @@ class SignaturesAnalyzer(Analyzer):
 
 _Inner = tuple[str, Severity, Layer]
 _MAX_REBUILT_CHARS = 2000
+_MAX_REBUILT_LINE = 4000
 _UNQUOTED_STEPS = frozenset({"escapes", "shell-quotes", "printf", "shell-variables"})
 
 
 def _fits_line(index: LineIndex, payload: Payload, text: str) -> bool:
-    last = index.line_span(index.line_of(payload.start))[1]
-    return payload.end <= last and "\n" not in text and len(text) <= _MAX_REBUILT_CHARS
+    """Return True when a built string can be judged in place on its (bounded) line."""
+    # SECURITY: each line is scanned twice with every rule, so its length is capped.
+    first, last = index.line_span(index.line_of(payload.start))
+    if last - first > _MAX_REBUILT_LINE or payload.end > last:
+        return False
+    return "\n" not in text and len(text) <= _MAX_REBUILT_CHARS
 
 
 def _payload_rank(finding: Finding) -> tuple[int, int]:

@@ -57,7 +57,7 @@ from pydantic import JsonValue
 
 from scanner.analyzers._markdown import MarkdownDoc
 from scanner.analyzers._markdown import Verdict as ContextVerdict
-from scanner.analyzers._markup import hidden_channels
+from scanner.analyzers._markup import Channel, hidden_channels
 from scanner.analyzers._rules import RuleSet, ScanTarget, default_ruleset
 from scanner.analyzers._text import (
     FileType,
@@ -95,6 +95,9 @@ _IDENTIFIER_TYPES = frozenset(
     {FileType.PYTHON, FileType.SHELL, FileType.POWERSHELL, FileType.JAVASCRIPT, FileType.CODE}
 )
 _MIN_HIDDEN_CHARS = 12
+_HiddenHit = tuple[str, Severity, Category]
+_MAX_HIDDEN_FINDINGS = 20
+_MAX_CONTEXT_CALLS = 40
 _STEERING = frozenset({Category.PROMPT_INJECTION, Category.HIDDEN_CONTENT})
 _QUOTED = frozenset({ContextVerdict.NEGATED, ContextVerdict.EXAMPLE})
 _WORD = re.compile(r"[^\W\d_]+")
@@ -369,32 +372,51 @@ class UnicodeAnalyzer(Analyzer):
         if "](" not in text and "<" not in text and "]:" not in text:
             return
         doc = MarkdownDoc(text) if kind is FileType.MARKDOWN else None
+        reported = contexts = 0
+        judged: dict[str, list[_HiddenHit]] = {}
         for channel in hidden_channels(text):
             if len(channel.text) < _MIN_HIDDEN_CHARS or (doc and doc.in_code(channel.start)):
                 continue
-            if doc is not None and doc.context(channel.start, channel.start + 1) in _QUOTED:
-                continue
-            hits = self._hidden_hits(channel.text)
+            if channel.text not in judged:
+                judged[channel.text] = self._hidden_hits(channel.text)
+            hits = judged[channel.text]
             severity = _hidden_severity(channel.kind, hits)
-            if severity is None:
+            if severity is None or reported >= _MAX_HIDDEN_FINDINGS:
                 continue
-            line = index.line_of(channel.start)
-            shown = make_snippet(self._rules.redact(channel.text), PREVIEW_CHARS)
-            rules = sorted({rule for rule, _, _ in hits})
-            yield _finding(
-                "hidden.markup-instruction",
-                Category.HIDDEN_CONTENT,
-                severity,
-                "Instruction hidden in markup",
-                f"Text in a {channel.kind.replace('-', ' ')}, which the rendered page does "
-                f'not show as body text, trips {", ".join(rules)}: "{shown}"',
-                item,
-                line,
-                self._snippet(index.line_text(line)),
-                {"channel": channel.kind, "hidden_text": shown, "inner_rules": _json_list(rules)},
-            )
+            # SECURITY: judging context reads the whole enclosing block, which a hostile
+            # file makes huge; past a few calls the text is reported rather than excused.
+            if doc is not None and contexts < _MAX_CONTEXT_CALLS:
+                contexts += 1
+                if doc.context(channel.start, channel.start + 1) in _QUOTED:
+                    continue
+            reported += 1
+            yield self._hidden_finding(item, index, channel, severity, hits)
 
-    def _hidden_hits(self, text: str) -> list[tuple[str, Severity, Category]]:
+    def _hidden_finding(
+        self,
+        item: SkillFile,
+        index: LineIndex,
+        channel: Channel,
+        severity: Severity,
+        hits: list[_HiddenHit],
+    ) -> Finding:
+        line = index.line_of(channel.start)
+        shown = make_snippet(self._rules.redact(channel.text), PREVIEW_CHARS)
+        rules = sorted({rule for rule, _, _ in hits})
+        return _finding(
+            "hidden.markup-instruction",
+            Category.HIDDEN_CONTENT,
+            severity,
+            "Instruction hidden in markup",
+            f"Text in a {channel.kind.replace('-', ' ')}, which the rendered page does "
+            f'not show as body text, trips {", ".join(rules)}: "{shown}"',
+            item,
+            line,
+            self._snippet(index.line_text(line)),
+            {"channel": channel.kind, "hidden_text": shown, "inner_rules": _json_list(rules)},
+        )
+
+    def _hidden_hits(self, text: str) -> list[_HiddenHit]:
         """Return the rules hidden text trips, read both as prose and as a hidden comment."""
         source = f"{text}\n\n<!-- {text} -->\n"
         doc = MarkdownDoc(source)
@@ -486,7 +508,7 @@ def _homoglyph_verdict(words: list[re.Match[str]], new: list[str], shown: str) -
     return None
 
 
-def _hidden_severity(kind: str, hits: list[tuple[str, Severity, Category]]) -> Severity | None:
+def _hidden_severity(kind: str, hits: list[_HiddenHit]) -> Severity | None:
     """Return the severity of hidden text, or None when it trips nothing."""
     if not hits:
         return None
