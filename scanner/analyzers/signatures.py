@@ -28,9 +28,16 @@ Checks in code, besides the packs:
   `py.credential-file` (medium/high/critical), `py.dns-exfiltration` (high),
   `py.path-traversal` (high on write, medium on read), `py.tar-extract` (medium),
   `py.unsafe-deserialization` (critical from the network, high from input, low otherwise).
-- `obfusc.encoded-payload`: base64, hex and compressed blobs, and literals handed to
-  base85, ascii85, rot13 or reversal, are decoded and scanned with every rule; the blob
-  is reported high, critical when what it hides is high.
+- `obfusc.encoded-payload`: encoded blobs (base64, hex, escapes, ``0x`` lists, base85,
+  rot13, reversal, compressed streams, nested up to four layers) and built strings
+  (character codes, concatenated literals, quote-split shell words, variables holding
+  literal pieces joined in one expression) are decoded; each
+  layer is scanned with every rule and YARA pack, and a built string is also judged in
+  place on its line. High, critical when what it hides is high. Metadata: the decoder
+  chain, line and column span, and a redacted preview of the decoded text.
+- `yara.*` (see `scanner/rules/yara/`): binaries (droppers, miners, UPX, keys,
+  compiled reverse shells), shellcode, miner configurations, web shells and stealer
+  string sets, on binary files and text files up to 1 MiB (Markdown context applies).
 - `supply.typosquat` (high at one edit, medium at two) and `supply.lookalike-domain`
   (high), against the popular names listed in `supply_chain.yaml`.
 
@@ -44,32 +51,29 @@ f-string built only from trusted values (high by design).
 Limitations:
     No data flow across files or through function returns (the dataflow analyzer's
     job). JavaScript and shell are matched by regex only. XOR with a key and custom
-    encodings are caught only when decoded and executed in Python. Markdown context is
-    judged on the sentence around a hit, the paragraph that introduces a code block and
-    the headings above it; English cues only.
+    encodings are caught only when decoded and executed in Python; strings built
+    through variables are resolved only from literal assignments in the same file.
+    Markdown context is judged on the sentence around a hit, the paragraph that
+    introduces a code block and the headings above it; English cues only.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 from pydantic import JsonValue
 
-from scanner.analyzers._decode import (
-    Blob,
-    DecodedBlob,
-    decode_blobs,
-    explicit_decodes,
-    find_blobs,
-    guess_type,
-)
-from scanner.analyzers._markdown import MarkdownDoc
+from scanner.analyzers._decode import Layer, Payload, find_payloads, fold_line, guess_type
+from scanner.analyzers._markdown import MarkdownDoc, Verdict
 from scanner.analyzers._pyast import CHECKS as PY_CHECKS
 from scanner.analyzers._pyast import CodeCheck, CodeHit, PythonChecker, PythonFacts
+from scanner.analyzers._redact import redact_text
 from scanner.analyzers._rules import Hit, ScanTarget, default_ruleset
 from scanner.analyzers._supply import CHECKS as SUPPLY_CHECKS
 from scanner.analyzers._supply import LookalikeChecker, SupplyHit
 from scanner.analyzers._text import FileType, LineIndex, file_type, make_snippet, normalize_newlines
+from scanner.analyzers._yara import MAX_TEXT_BYTES, YaraHit, all_rules, default_engine
 from scanner.analyzers.base import Analyzer
 from scanner.analyzers.registry import register
 from scanner.core.models import Category, Finding, Severity, SkillFile, SkillPackage
@@ -86,7 +90,6 @@ _CREDENTIAL_STORES = (
     r"{{secret_path}}|\b(?:Login Data|logins\.json|key4\.db|Cookies|wallet\.dat)\b"
     r"|\.(?:bash|zsh)_history\b|\.claude[/\\]+\.credentials\.json|\.codex[/\\]+auth\.json"
 )
-_MAX_DECODE_DEPTH = 2
 _PREVIEW_CHARS = 200
 
 
@@ -111,7 +114,7 @@ class SignaturesAnalyzer(Analyzer):
 
     def rule_count(self) -> int:
         """Return the YAML rules plus the checks implemented in code."""
-        return len(self._rules.rules) + len(self.RULES)
+        return len(self._rules.rules) + len(self.RULES) + _yara_count()
 
     def analyze(self, package: SkillPackage) -> list[Finding]:
         """Return the findings of every text file of the package."""
@@ -120,6 +123,7 @@ class SignaturesAnalyzer(Analyzer):
         for item in package.files:
             kind = file_type(item)
             if kind is None or item.text is None:
+                findings.extend(self._binary_findings(item))
                 continue
             text = normalize_newlines(item.text)
             skip = frontmatter if item is _manifest_file(package) else (0, 0)
@@ -136,11 +140,64 @@ class SignaturesAnalyzer(Analyzer):
         index = target.index
         if python is not None:
             findings.extend(self._code_finding(item.path, hit, index) for hit in python[0])
-        findings.extend(self._decoded_findings(item.path, text, index, python))
+        findings.extend(self._decoded_findings(item.path, text, kind, python))
+        findings.extend(self._yara_text_findings(item.path, text, index, doc))
         if self._lookalikes is not None:
             supply = self._lookalikes.check(text, kind, item.path)
             findings.extend(self._supply_finding(item.path, hit, index) for hit in supply)
         return findings
+
+    def _binary_findings(self, item: SkillFile) -> list[Finding]:
+        """Return the YARA findings of a binary file (its first `max_file_bytes`)."""
+        if not item.data:
+            return []
+        return [
+            self._yara_finding(item.path, hit, hit.meta.severity, None, _shown_bytes(hit.matched))
+            for hit in default_engine().scan(item.data)
+        ]
+
+    def _yara_text_findings(
+        self, path: str, text: str, index: LineIndex, doc: MarkdownDoc | None
+    ) -> list[Finding]:
+        """Return the YARA findings of a text file, located by line; prose context applies."""
+        data = text.encode("utf-8")
+        if len(data) > MAX_TEXT_BYTES:
+            return []
+        findings = []
+        for hit in default_engine().scan(data):
+            offset = hit.offsets[0] if hit.offsets else 0
+            start = len(data[:offset].decode("utf-8", "ignore"))
+            end = start + len(data[offset : offset + hit.length].decode("utf-8", "ignore"))
+            severity = hit.meta.severity
+            if doc is not None:
+                verdict = doc.context(start, max(end, start + 1))
+                if verdict in (Verdict.NEGATED, Verdict.EXAMPLE):
+                    severity = Severity.INFO
+            line = index.line_of(start)
+            snippet = make_snippet(self._rules.redact(index.line_text(line)))
+            findings.append(self._yara_finding(path, hit, severity, line, snippet))
+        return findings
+
+    def _yara_finding(
+        self, path: str, hit: YaraHit, severity: Severity, line: int | None, snippet: str
+    ) -> Finding:
+        meta = hit.meta
+        metadata: dict[str, JsonValue] = {"engine": "yara", "offsets": list(hit.offsets[:5])}
+        if severity is not meta.severity:
+            metadata["base_severity"] = meta.severity.value
+        return Finding(
+            rule_id=meta.id,
+            category=meta.category,
+            severity=severity,
+            title=meta.title,
+            description=meta.why,
+            file_path=path,
+            line_number=line,
+            snippet=snippet,
+            remediation=meta.remediation,
+            analyzer=self.name,
+            metadata=metadata,
+        )
 
     def _rule_finding(self, path: str, hit: Hit) -> Finding:
         spec = hit.rule.spec
@@ -206,47 +263,151 @@ class SignaturesAnalyzer(Analyzer):
         self,
         path: str,
         text: str,
-        index: LineIndex,
+        kind: FileType,
         python: tuple[list[CodeHit], PythonFacts] | None,
     ) -> list[Finding]:
+        index = LineIndex(text)
+        strings: tuple[tuple[int, str], ...] = ()
         if python is not None:
-            blobs = [Blob(_offset_of_line(index, line), s) for s, line in python[1].strings]
-        else:
-            blobs = find_blobs(text)
-        findings = []
-        for decoded in [*decode_blobs(blobs), *explicit_decodes(text)]:
-            inner = self._inner_hits(decoded.text, _MAX_DECODE_DEPTH)
-            if inner:
-                findings.append(self._payload_finding(path, index, decoded, inner))
-        return findings
+            strings = tuple((_offset_of_line(index, line), s) for s, line in python[1].strings)
+        payloads = find_payloads(text, kind=kind, strings=strings)
+        rebuilt = self._rebuilt_hits(index, payloads, kind)
+        best: dict[int, Finding] = {}
+        for number, payload in enumerate(payloads):
+            inner = [
+                (rule, sev, layer)
+                for layer in payload.layers
+                for rule, sev in self._layer_hits(layer)
+            ]
+            inner += rebuilt.get(number, [])
+            if not inner:
+                continue
+            finding = self._payload_finding(path, index, payload, inner)
+            line = finding.line_number or 0
+            if line not in best or _payload_rank(finding) > _payload_rank(best[line]):
+                best[line] = finding
+        return list(best.values())
+
+    def _rebuilt_hits(
+        self, index: LineIndex, payloads: list[Payload], kind: FileType
+    ) -> dict[int, list[_Inner]]:
+        """Judge each line with its built strings put back in place, keyed by payload number."""
+        lines: dict[int, list[int]] = {}
+        for number, payload in enumerate(payloads):
+            text = payload.layers[0].text if payload.layers else None
+            if payload.assembled and text is not None and _fits_line(index, payload, text):
+                lines.setdefault(index.line_of(payload.start), []).append(number)
+        found: dict[int, list[_Inner]] = {}
+        for line, numbers in lines.items():
+            hits = self._rebuilt_line_hits(index, line, [payloads[n] for n in numbers], kind)
+            if hits:
+                layer = payloads[numbers[0]].layers[0]
+                found[numbers[0]] = [(rule, sev, layer) for rule, sev in hits]
+        return found
+
+    def _layer_hits(self, layer: Layer) -> list[tuple[str, Severity]]:
+        """Return (rule id, severity) of what one decoded layer triggers at MEDIUM or above."""
+        found = [(hit.meta.id, hit.meta.severity) for hit in default_engine().scan(layer.data)]
+        if layer.text is not None:
+            text = normalize_newlines(layer.text)
+            kind = guess_type(text)
+            found += [
+                (hit.rule.id, hit.severity) for hit in self._rules.scan(ScanTarget(text, kind))
+            ]
+            code = self._python.check(text) if kind is FileType.PYTHON else None
+            found += [(hit.check.id, hit.severity) for hit in code[0]] if code else []
+        return [(rule, sev) for rule, sev in found if sev.rank >= Severity.MEDIUM.rank]
+
+    def _rebuilt_line_hits(
+        self, index: LineIndex, line: int, payloads: list[Payload], kind: FileType
+    ) -> list[tuple[str, Severity]]:
+        """Return the rules a line newly matches once its built strings replace their code."""
+        first, last = index.line_span(line)
+        before = index.text[first:last]
+        after = before
+        taken = len(before) + 1
+        for payload in sorted(payloads, key=lambda p: p.start, reverse=True):
+            start, end = payload.start - first, payload.end - first
+            if end > taken:
+                continue
+            quote = "" if payload.layers[0].chain[0] in _UNQUOTED_STEPS else '"'
+            after = f"{after[:start]}{quote}{payload.layers[0].text}{quote}{after[end:]}"
+            taken = start
+        scan_kind = kind if kind is not FileType.MARKDOWN else FileType.TEXT
+        after = fold_line(after, scan_kind)
+        old = {hit.rule.id for hit in self._rules.scan(ScanTarget(before, scan_kind))}
+        new = self._rules.scan(ScanTarget(after, scan_kind))
+        return [
+            (hit.rule.id, hit.severity)
+            for hit in new
+            if hit.rule.id not in old and hit.severity.rank >= Severity.MEDIUM.rank
+        ]
 
     def _payload_finding(
-        self, path: str, index: LineIndex, decoded: DecodedBlob, inner: list[tuple[str, Severity]]
+        self, path: str, index: LineIndex, payload: Payload, inner: list[_Inner]
     ) -> Finding:
-        worst = max((sev for _, sev in inner), key=lambda s: s.rank)
+        worst = max((sev for _, sev, _ in inner), key=lambda s: s.rank)
         severity = Severity.CRITICAL if worst.rank >= Severity.HIGH.rank else Severity.HIGH
-        rules = sorted({rule for rule, _ in inner})
+        rules = sorted({rule for rule, _, _ in inner})
+        layer = max(inner, key=lambda item: item[1].rank)[2]
+        line, column = _position(index, payload.start)
+        end_line, end_column = _position(index, max(payload.start, payload.end - 1))
+        shown = layer.text if layer.text is not None else _printable(layer.data)
         metadata: dict[str, JsonValue] = {
-            "encoding": decoded.encoding,
-            "decoded_preview": make_snippet(self._rules.redact(decoded.text), _PREVIEW_CHARS),
+            "encoding": "+".join(layer.chain),
+            "chain": list(layer.chain),
+            "column": column,
+            "end_line": end_line,
+            "end_column": end_column,
+            "decoded_preview": make_snippet(self._rules.redact(shown), _PREVIEW_CHARS),
             "inner_rules": _json_list(rules),
         }
-        detail = f"It decodes ({decoded.encoding}) to content flagged by: {', '.join(rules)}."
-        line = index.line_of(decoded.start)
+        detail = (
+            f"At line {line}, columns {column}-{end_column}, it decodes "
+            f"({' then '.join(layer.chain)}) to content flagged by: {', '.join(rules)}."
+        )
         return self._check_finding(ENCODED_PAYLOAD, severity, path, line, index, detail, metadata)
 
-    def _inner_hits(self, text: str, depth: int) -> list[tuple[str, Severity]]:
-        """Return (rule id, severity) of what decoded text triggers at MEDIUM or above."""
-        kind = guess_type(text)
-        target = ScanTarget(normalize_newlines(text), kind)
-        found = [(hit.rule.id, hit.severity) for hit in self._rules.scan(target)]
-        if kind is FileType.PYTHON:
-            code = self._python.check(text)
-            found += [(hit.check.id, hit.severity) for hit in code[0]] if code else []
-        if depth > 1:
-            for decoded in decode_blobs(find_blobs(text)):
-                found += self._inner_hits(decoded.text, depth - 1)
-        return [(rule, sev) for rule, sev in found if sev.rank >= Severity.MEDIUM.rank]
+
+_Inner = tuple[str, Severity, Layer]
+_MAX_REBUILT_CHARS = 2000
+_MAX_REBUILT_LINE = 4000
+_UNQUOTED_STEPS = frozenset({"escapes", "shell-quotes", "printf", "shell-variables"})
+
+
+def _fits_line(index: LineIndex, payload: Payload, text: str) -> bool:
+    """Return True when a built string can be judged in place on its (bounded) line."""
+    # SECURITY: each line is scanned twice with every rule, so its length is capped.
+    first, last = index.line_span(index.line_of(payload.start))
+    if last - first > _MAX_REBUILT_LINE or payload.end > last:
+        return False
+    return "\n" not in text and len(text) <= _MAX_REBUILT_CHARS
+
+
+def _payload_rank(finding: Finding) -> tuple[int, int]:
+    rules = finding.metadata.get("inner_rules")
+    return finding.severity.rank, len(rules) if isinstance(rules, list) else 0
+
+
+def _position(index: LineIndex, offset: int) -> tuple[int, int]:
+    """Return the 1-based line and column of an offset."""
+    line = index.line_of(offset)
+    return line, offset - index.line_span(line)[0] + 1
+
+
+def _printable(data: bytes) -> str:
+    return "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in data[:_PREVIEW_CHARS])
+
+
+@functools.cache
+def _yara_count() -> int:
+    return len(all_rules())
+
+
+def _shown_bytes(data: bytes) -> str:
+    r"""Return matched bytes as evidence: printable ASCII kept, the rest as ``\xNN``."""
+    shown = "".join(chr(b) if 0x20 <= b < 0x7F else f"\\x{b:02x}" for b in data[:80])
+    return make_snippet(redact_text(shown))
 
 
 def _json_list(items: list[str]) -> list[JsonValue]:

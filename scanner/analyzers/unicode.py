@@ -17,22 +17,38 @@ Rules:
     unicode.bidi-control (high in code and configuration, medium in prose, info next to
         right-to-left text): bidirectional overrides and isolates reorder what is shown
         against what is parsed ("Trojan Source").
-    unicode.homoglyph-evasion (high): words mixing Latin with look-alike Cyrillic or
-        Greek letters that, folded to ASCII, are injection or credential words, or make
-        the line match signatures; fullwidth and mathematical letters are folded too.
-    unicode.mixed-script (medium): other words that mix Latin with look-alike letters.
+    unicode.homoglyph-evasion (high): words mixing Latin with look-alike letters of another
+        script that, folded to ASCII, are injection, credential or command words (curl
+        with a Cyrillic es),
+        or make the line match signatures; fullwidth and mathematical letters are folded too.
+    unicode.mixed-script (medium): other words of prose that mix Latin with look-alikes.
+    unicode.confusable-domain (high): a host name whose labels mix Latin with look-alikes
+        (paypal.com with a Cyrillic a), or a wholly look-alike label next to ASCII ones.
+    unicode.confusable-identifier (medium; high when it reads exactly as another name of
+        the file): an identifier in code that mixes Latin with look-alikes.
+    hidden.markup-instruction (high; medium for a `<details>` body unless it steers the
+        agent): a link or image title, a reference-definition title, alt text, a
+        CSS-hidden element or a collapsed `<details>` block holds text that trips the
+        signatures, read as prose and as a hidden comment. Quoted examples under a
+        security heading, and code blocks, are left alone.
+
+Look-alike letters come from the Unicode TR39 confusables (package
+`confusable-homoglyphs`, loaded once per worker): letters of other scripts that look like
+an ASCII letter. Latin letters with diacritics never count.
 
 False positives: mixed-script product names and transliterations; words that are
-entirely Cyrillic or Greek (real translations) are never reported.
+entirely Cyrillic, Greek or another script (real translations, international domains)
+are never reported.
 
 Limitations:
-    Confusables are a hand-picked subset of Unicode TR39 (Cyrillic, Greek, fullwidth,
-    mathematical letters); Armenian, Cherokee and other look-alikes are missed. Zero-width
-    and homoglyph re-scans work line by line, so a phrase split across lines is missed.
+    Zero-width and homoglyph re-scans work line by line, so a phrase split across lines
+    is missed. Hidden elements are matched without an HTML parser: nested tags inside a
+    hidden element end its text at the first tag.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -40,8 +56,17 @@ from collections.abc import Callable, Iterator
 from pydantic import JsonValue
 
 from scanner.analyzers._markdown import MarkdownDoc
+from scanner.analyzers._markdown import Verdict as ContextVerdict
+from scanner.analyzers._markup import Channel, hidden_channels
 from scanner.analyzers._rules import RuleSet, ScanTarget, default_ruleset
-from scanner.analyzers._text import FileType, LineIndex, file_type, make_snippet, normalize_newlines
+from scanner.analyzers._text import (
+    FileType,
+    LineIndex,
+    escape_invisible,
+    file_type,
+    make_snippet,
+    normalize_newlines,
+)
 from scanner.analyzers.base import Analyzer
 from scanner.analyzers.registry import register
 from scanner.core.models import Category, Finding, Severity, SkillFile, SkillPackage
@@ -65,7 +90,19 @@ _VARIATION_RUN = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]{4,}")
 _INVISIBLE_RUN = re.compile("[\u200b\u200c\u200d\u2060-\u2064\ufeff]{16,}")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u061c]")
 _RTL_LETTERS = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
-_LOOKALIKE_CANDIDATE = re.compile("[\u0370-\u052f\uff21-\uff5a\U0001d400-\U0001d7ff]")
+_DOMAIN = re.compile(r"(?<![\w.@-])(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.){1,8}[^\W\d_]{2,24}(?![\w-])")
+_IDENTIFIER = re.compile(r"[^\W\d]\w{0,80}")
+_IDENT = "Identifier mixes scripts"
+_MARKUP_TYPES = frozenset({FileType.MARKDOWN, FileType.HTML, FileType.TEXT})
+_IDENTIFIER_TYPES = frozenset(
+    {FileType.PYTHON, FileType.SHELL, FileType.POWERSHELL, FileType.JAVASCRIPT, FileType.CODE}
+)
+_MIN_HIDDEN_CHARS = 12
+_HiddenHit = tuple[str, Severity, Category]
+_MAX_HIDDEN_FINDINGS = 20
+_MAX_CONTEXT_CALLS = 40
+_STEERING = frozenset({Category.PROMPT_INJECTION, Category.HIDDEN_CONTENT})
+_QUOTED = frozenset({ContextVerdict.NEGATED, ContextVerdict.EXAMPLE})
 _WORD = re.compile(r"[^\W\d_]+")
 _CODE_TYPES = frozenset(
     {FileType.PYTHON, FileType.SHELL, FileType.POWERSHELL, FileType.JAVASCRIPT,
@@ -77,7 +114,6 @@ CONFUSABLES = str.maketrans(
     "аеорсухіјѕһԁԛԝӏүАВЕКМНОРСТХЅІЈҮԀԌԚԜοαειυνρκχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
     "aeopcyxijshdqwlyABEKMHOPCTXSIJYDGQWoaeiuvpkxABEZHIKMNOPTYX",
 )
-_CONFUSABLE_CHARS = frozenset("аеорсухіјѕһԁԛԝӏүАВЕКМНОРСТХЅІЈҮԀԌԚԜοαειυνρκχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ")
 INJECTION_WORDS = frozenset(
     {"ignore", "disregard", "previous", "instructions", "instruction", "system", "prompt",
      "override", "bypass", "forget", "rules", "safety", "admin", "developer", "password",
@@ -132,6 +168,11 @@ class UnicodeAnalyzer(Analyzer):
         "unicode.bidi-control",
         "unicode.homoglyph-evasion",
         "unicode.mixed-script",
+        "unicode.variation-selector-smuggling",
+        "unicode.invisible-run",
+        "unicode.confusable-domain",
+        "unicode.confusable-identifier",
+        "hidden.markup-instruction",
     )
 
     def __init__(self) -> None:
@@ -142,10 +183,14 @@ class UnicodeAnalyzer(Analyzer):
         findings: list[Finding] = []
         for item in package.files:
             kind = file_type(item)
-            if kind is None or not item.text or item.text.isascii():
+            if kind is None or not item.text:
                 continue
             text = normalize_newlines(item.text)
             index = LineIndex(text)
+            if kind in _MARKUP_TYPES:
+                findings += self._markup_findings(item, kind, text, index)
+            if text.isascii():
+                continue
             findings += self._tag_findings(item, kind, text, index)
             findings += self._smuggled_findings(item, kind, text, index)
             findings += self._line_findings(item, kind, index)
@@ -222,8 +267,8 @@ class UnicodeAnalyzer(Analyzer):
                 continue
             yield from self._zero_width(item, kind, line, number)
             yield from self._bidi(item, kind, line, number)
-            if _LOOKALIKE_CANDIDATE.search(line):
-                yield from self._homoglyphs(item, kind, line, number)
+            if any(char in lookalikes() for char in line):
+                yield from self._homoglyphs(item, kind, line, number, text)
 
     def _zero_width(
         self, item: SkillFile, kind: FileType, line: str, number: int
@@ -274,17 +319,27 @@ class UnicodeAnalyzer(Analyzer):
         )
 
     def _homoglyphs(
-        self, item: SkillFile, kind: FileType, line: str, number: int
+        self, item: SkillFile, kind: FileType, line: str, number: int, text: str
     ) -> Iterator[Finding]:
-        words = [m for m in _WORD.finditer(line) if _is_disguised(m.group(), line)]
+        domains = list(_disguised_domains(line))
+        for match, folded in domains:
+            yield self._domain_finding(item, number, line, match.group(), folded)
+        covered = [match.span() for match, _ in domains]
+        words = [
+            m
+            for m in _WORD.finditer(line)
+            if _is_disguised(m.group(), line) and not _inside(m.start(), covered)
+        ]
         if not words:
             return
-        folded = _fold_words(line, words)
-        new = self._new_rule_ids(line, folded, kind)
-        shown = self._snippet(folded)
+        folded_line = _fold_words(line, words)
+        new = self._new_rule_ids(line, folded_line, kind)
+        shown = self._snippet(folded_line)
         verdict = _homoglyph_verdict(words, new, shown)
         if verdict is None:
             return
+        if verdict[0] == "unicode.mixed-script" and kind in _IDENTIFIER_TYPES:
+            verdict = _identifier_verdict(line, text)
         rule, severity, title, description = verdict
         words_text = ", ".join(sorted({fold(m.group()).lower() for m in words}))
         metadata: dict[str, JsonValue] = {"words": words_text, "folded": shown}
@@ -300,6 +355,84 @@ class UnicodeAnalyzer(Analyzer):
             self._snippet(line),
             metadata,
         )
+
+    def _domain_finding(
+        self, item: SkillFile, number: int, line: str, domain: str, folded: str
+    ) -> Finding:
+        return _finding(
+            "unicode.confusable-domain",
+            Category.HOMOGLYPH,
+            Severity.HIGH,
+            "Look-alike letters in a domain name",
+            f"`{escape_invisible(domain)}` mixes scripts and reads as `{folded}`: a look-alike "
+            "host that takes the agent or the user somewhere other than where they think.",
+            item,
+            number,
+            self._snippet(line),
+            {"domain": escape_invisible(domain), "reads_as": folded},
+        )
+
+    def _markup_findings(
+        self, item: SkillFile, kind: FileType, text: str, index: LineIndex
+    ) -> Iterator[Finding]:
+        """Report instructions hidden in link titles, alt text, hidden elements or details."""
+        if "](" not in text and "<" not in text and "]:" not in text:
+            return
+        doc = MarkdownDoc(text) if kind is FileType.MARKDOWN else None
+        reported = contexts = 0
+        judged: dict[str, list[_HiddenHit]] = {}
+        for channel in hidden_channels(text):
+            if len(channel.text) < _MIN_HIDDEN_CHARS or (doc and doc.in_code(channel.start)):
+                continue
+            if channel.text not in judged:
+                judged[channel.text] = self._hidden_hits(channel.text)
+            hits = judged[channel.text]
+            severity = _hidden_severity(channel.kind, hits)
+            if severity is None or reported >= _MAX_HIDDEN_FINDINGS:
+                continue
+            # SECURITY: judging context reads the whole enclosing block, which a hostile
+            # file makes huge; past a few calls the text is reported rather than excused.
+            if doc is not None and contexts < _MAX_CONTEXT_CALLS:
+                contexts += 1
+                if doc.context(channel.start, channel.start + 1) in _QUOTED:
+                    continue
+            reported += 1
+            yield self._hidden_finding(item, index, channel, severity, hits)
+
+    def _hidden_finding(
+        self,
+        item: SkillFile,
+        index: LineIndex,
+        channel: Channel,
+        severity: Severity,
+        hits: list[_HiddenHit],
+    ) -> Finding:
+        line = index.line_of(channel.start)
+        shown = make_snippet(self._rules.redact(channel.text), PREVIEW_CHARS)
+        rules = sorted({rule for rule, _, _ in hits})
+        return _finding(
+            "hidden.markup-instruction",
+            Category.HIDDEN_CONTENT,
+            severity,
+            "Instruction hidden in markup",
+            f"Text in a {channel.kind.replace('-', ' ')}, which the rendered page does "
+            f'not show as body text, trips {", ".join(rules)}: "{shown}"',
+            item,
+            line,
+            self._snippet(index.line_text(line)),
+            {"channel": channel.kind, "hidden_text": shown, "inner_rules": _json_list(rules)},
+        )
+
+    def _hidden_hits(self, text: str) -> list[_HiddenHit]:
+        """Return the rules hidden text trips, read both as prose and as a hidden comment."""
+        source = f"{text}\n\n<!-- {text} -->\n"
+        doc = MarkdownDoc(source)
+        hits = self._rules.scan(ScanTarget(source, FileType.MARKDOWN, doc))
+        return [
+            (hit.rule.id, hit.severity, hit.rule.spec.category)
+            for hit in hits
+            if hit.severity.rank >= Severity.MEDIUM.rank
+        ]
 
     def _rule_ids(self, text: str, kind: FileType) -> list[str]:
         """Return the ids of rules that report `text` at MEDIUM or above."""
@@ -389,6 +522,51 @@ def _is_flag_emoji(text: str, run: re.Match[str]) -> bool:
     return start > 0 and text[start - 1] == _BLACK_FLAG and bool(_FLAG_TAGS.fullmatch(run.group()))
 
 
+def _hidden_severity(kind: str, hits: list[_HiddenHit]) -> Severity | None:
+    """Return the severity of hidden text, or None when it trips nothing."""
+    if not hits:
+        return None
+    if kind != "details":
+        return Severity.HIGH
+    # NOTE: a <details> body is one click away; it is high only for instructions to the agent.
+    steering = any(cat in _STEERING and sev.rank >= Severity.HIGH.rank for _, sev, cat in hits)
+    return Severity.HIGH if steering else Severity.MEDIUM
+
+
+def _identifier_verdict(line: str, text: str) -> Verdict:
+    """Judge a mixed-script identifier in code: high when it shadows an ASCII name."""
+    names = [m.group() for m in _IDENTIFIER.finditer(line) if _mixes_latin(m.group())]
+    folded = sorted({fold(name) for name in names})
+    shadowed = [name for name in folded if name.isascii() and re.search(rf"\b{name}\b", text)]
+    shown = ", ".join(shadowed or folded)
+    if shadowed:
+        description = (
+            f"Identifiers mix Latin with look-alike letters and read exactly as other names "
+            f"in the file ({shown}): two different variables that look the same."
+        )
+        return "unicode.confusable-identifier", Severity.HIGH, _IDENT, description
+    description = f"Identifiers mix Latin with look-alike letters: {shown}."
+    return "unicode.confusable-identifier", Severity.MEDIUM, _IDENT, description
+
+
+def _disguised_domains(line: str) -> Iterator[tuple[re.Match[str], str]]:
+    """Yield host names whose labels mix Latin with look-alikes, or fold wholly to ASCII."""
+    for match in _DOMAIN.finditer(line):
+        host = match.group()
+        if host.isascii():
+            continue
+        labels = host.split(".")
+        folded = [fold(label) for label in labels]
+        mixed = any(_mixes_latin(label) for label in labels)
+        disguised = all(f.isascii() for f in folded) and any(label.isascii() for label in labels)
+        if (mixed or disguised) and all(f.isascii() for f in folded):
+            yield match, ".".join(folded).lower()
+
+
+def _inside(offset: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= offset < end for start, end in spans)
+
+
 def _hidden_marker(run: re.Match[str]) -> str:
     return f"[{len(run.group())} hidden tag characters]"
 
@@ -405,9 +583,37 @@ def _json_list(items: list[str]) -> list[JsonValue]:
     return list(items)
 
 
+@functools.cache
+def lookalikes() -> dict[str, str]:
+    """Return every letter of another script that looks like an ASCII letter, and that letter.
+
+    The hand-picked table below, extended with the Unicode TR39 confusables of the
+    `confusable-homoglyphs` package (loaded on first use in each worker). Latin letters
+    with diacritics are left out: Turkish, Vietnamese or German words mix them legitimately.
+    """
+    from confusable_homoglyphs import categories, confusables
+
+    table = {chr(key): chr(value) for key, value in CONFUSABLES.items()}
+    for char, entries in confusables.confusables_data.items():
+        if len(char) != 1 or char in table or not unicodedata.category(char).startswith("L"):
+            continue
+        if categories.alias(char) in ("LATIN", "COMMON"):
+            continue
+        ascii_forms = [e["c"] for e in entries if len(e["c"]) == 1 and e["c"].isascii()]
+        letters = [form for form in ascii_forms if form.isalpha()]
+        if letters:
+            table[char] = letters[0]
+    return table
+
+
+@functools.cache
+def _fold_table() -> dict[int, str]:
+    return str.maketrans(lookalikes())
+
+
 def fold(word: str) -> str:
     """Return `word` with look-alike and styled letters replaced by their ASCII form."""
-    folded = word.translate(CONFUSABLES)
+    folded = word.translate(_fold_table())
     if folded.isascii():
         return folded
     normal = unicodedata.normalize("NFKC", folded)
@@ -416,7 +622,8 @@ def fold(word: str) -> str:
 
 def _mixes_latin(word: str) -> bool:
     has_latin = any("a" <= c.lower() <= "z" for c in word)
-    return has_latin and any(c in _CONFUSABLE_CHARS for c in word)
+    table = lookalikes()
+    return has_latin and any(c in table for c in word)
 
 
 def _is_disguised(word: str, line: str) -> bool:
@@ -424,7 +631,8 @@ def _is_disguised(word: str, line: str) -> bool:
     if word.isascii():
         return False
     others = [c for c in word if not c.isascii()]
-    if all(c in _CONFUSABLE_CHARS for c in others):
+    table = lookalikes()
+    if all(c in table for c in others):
         if _mixes_latin(word):
             return True
         return len(word) >= 3 and fold(word).lower() in INJECTION_WORDS and _mostly_latin(line)

@@ -18,6 +18,8 @@ ALPHABET = st.sampled_from(
         *"abc ./-_$(){}[]|&;<>\"'`#*!\n\t=:@~\\",
         *("curl ", "| sh", "```", "<!--", "-->", "\u200b", "\u202e", "\U000e0041"),
         *("\u0430", "base64 -d", "eval(", "ignore previous "),
+        *("chr(99)+", "\\x63", "[::-1]", "<details>", "</details>", '](https://a "', "+'"),
+        *("$a", "a='cu'", "\u0585", "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB", "0x63,"),
     ]
 )
 
@@ -56,3 +58,19 @@ def test_any_text_gives_findings_without_crashing(text, path):
         findings = registry.instance(name).analyze(package)
         again = registry.instance(name).analyze(package)
         assert findings == again
+
+
+def test_unclosed_details_and_titles_yield_nothing_and_stop():
+    from scanner.analyzers._markup import hidden_channels
+
+    text = "<details>" * 50_000 + '[a](https://a "' * 20_000
+
+    assert hidden_channels(text) == []
+
+
+def test_escape_flood_is_cut_into_bounded_candidates():
+    from scanner.analyzers._decode import MAX_BLOBS, find_payloads
+
+    payloads = find_payloads("\\x41" * 200_000)
+
+    assert 0 < len(payloads) <= MAX_BLOBS
