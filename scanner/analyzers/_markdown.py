@@ -68,9 +68,15 @@ _EDUCATION = re.compile(
     r"|privilege\s+escalation)\b",
     re.IGNORECASE,
 )
-# Third-person description of what an attack does ("Attempts to override ..."): under a
-# heading framed as security education it describes the hit rather than asks for it.
-_DESCRIBED_ATTEMPT = re.compile(r"\b(?:attempts|tries|attempting|trying)\s+to\b", re.IGNORECASE)
+# Third-person description of what an attack does ("Attempts to override ...", "text
+# hidden to bypass ..."): under a heading framed as security education it describes the
+# hit rather than asks for it.
+_DESCRIBED_ATTEMPT = re.compile(
+    r"\b(?:attempts|tries|attempting|trying)\s+to\b"
+    r"|\b(?:is|are|was|were|being|gets?)\s+(?:\w+\s+)?(?:hidden|used|designed|crafted|written"
+    r"|meant|embedded|injected|planted|smuggled|disguised)\s+(?:\w+\s+)?to\b",
+    re.IGNORECASE,
+)
 _EMPHASIS = re.compile(r"[*_~]+")
 
 

@@ -85,6 +85,8 @@ ENCODED_PAYLOAD = CodeCheck(
 _CREDENTIAL_STORES = (
     r"{{secret_path}}|\b(?:Login Data|logins\.json|key4\.db|Cookies|wallet\.dat)\b"
     r"|\.(?:bash|zsh)_history\b|\.claude[/\\]+\.credentials\.json|\.codex[/\\]+auth\.json"
+    # NOTE: every file of ~/.ssh, as a glob or a path joined from a variable name.
+    r"|\.ssh[/\\]+\*(?![\w.*]*\.pub)"
 )
 _MAX_DECODE_DEPTH = 2
 _PREVIEW_CHARS = 200
