@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.core.models import Severity
+from scanner.core.models import Finding, Severity
 from tests.analyzers.support import of_rule, skill_md
 
 HIGH = Severity.HIGH.rank
 
 
-def _worst(findings, rule_id):
+def _worst(findings: list[Finding], rule_id: str) -> Severity | None:
     hits = of_rule(findings, rule_id)
     return max((f.severity for f in hits), key=lambda s: s.rank, default=None)
 
