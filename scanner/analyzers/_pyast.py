@@ -171,6 +171,7 @@ _NETWORK_CALLS = frozenset(
 )  # fmt: skip
 _ALWAYS_NETWORK = frozenset({"urlopen", "sendall", "sendto", "create_connection"})
 _MAX_PATH_PARTS = 12
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|AUTH|CRED", re.IGNORECASE)
 _PICKLE_LOADERS = frozenset(
     {"pickle.load", "pickle.loads", "cPickle.load", "cPickle.loads", "dill.load", "dill.loads",
      "joblib.load", "marshal.load", "marshal.loads", "shelve.open", "jsonpickle.decode",
@@ -756,7 +757,8 @@ def _env_dumps(tree: ast.Module) -> Iterator[tuple[ast.expr, str | None]]:
 
 def _dump_in(node: ast.AST) -> tuple[ast.expr | None, str | None]:
     if isinstance(node, ast.For) and _is_environ(node.iter):
-        filtered = any(isinstance(item, ast.If) for item in node.body)
+        tests = [item.test for item in node.body if isinstance(item, ast.If)]
+        filtered = bool(tests) and not _selects_secrets(tests)
         return (None, None) if filtered else (node.iter, None)
     if isinstance(node, ast.Assign) and _is_env_dump(node.value):
         names = [t.id for t in node.targets if isinstance(t, ast.Name)]
@@ -770,7 +772,10 @@ def _dump_in(node: ast.AST) -> tuple[ast.expr | None, str | None]:
 
 def _is_env_dump(node: ast.AST) -> bool:
     if isinstance(node, ast.DictComp | ast.ListComp | ast.SetComp | ast.GeneratorExp):
-        return any(_is_environ(gen.iter) and not gen.ifs for gen in node.generators)
+        return any(
+            _is_environ(gen.iter) and (not gen.ifs or _selects_secrets(gen.ifs))
+            for gen in node.generators
+        )
     if isinstance(node, ast.Call):
         name = dotted(node.func)
         if name == "os.environ.copy":
@@ -780,6 +785,17 @@ def _is_env_dump(node: ast.AST) -> bool:
     if isinstance(node, ast.Dict):
         return len(node.keys) == 1 and node.keys[0] is None and _is_environ(node.values[0])
     return False
+
+
+def _selects_secrets(tests: list[ast.expr]) -> bool:
+    """Return True when a filter keeps variables named like secrets (`"TOKEN" in k`)."""
+    return any(
+        isinstance(child, ast.Constant)
+        and isinstance(child.value, str)
+        and bool(_SECRET_NAME.search(child.value))
+        for test in tests
+        for child in ast.walk(test)
+    )
 
 
 def _is_environ(node: ast.AST) -> bool:
