@@ -171,6 +171,8 @@ _NETWORK_CALLS = frozenset(
 )  # fmt: skip
 _ALWAYS_NETWORK = frozenset({"urlopen", "sendall", "sendto", "create_connection"})
 _MAX_PATH_PARTS = 12
+_LOOKUP_TOOLS = frozenset({"dig", "nslookup", "host", "drill", "ping"})
+_PROSE_KEYWORDS = frozenset({"description", "instructions"})
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|AUTH|CRED", re.IGNORECASE)
 _PICKLE_LOADERS = frozenset(
     {"pickle.load", "pickle.loads", "cPickle.load", "cPickle.loads", "dill.load", "dill.loads",
@@ -318,6 +320,7 @@ class PythonFacts:
     resolves: bool = False
     strings: list[tuple[str, int]] = field(default_factory=list)
     paths: list[tuple[str, int]] = field(default_factory=list)
+    prose: list[tuple[str, int]] = field(default_factory=list)
 
 
 class PythonChecker:
@@ -362,6 +365,7 @@ class PythonChecker:
             path = _assembled_path(node)
             if path is not None:
                 facts.paths.append((path, getattr(node, "lineno", 1)))
+            facts.prose.extend(_prose_of(node))
         return facts
 
     def _call_hits(self, context: _Context, node: ast.Call) -> Iterator[CodeHit]:
@@ -454,6 +458,23 @@ def _assembled_path(node: ast.AST) -> str | None:
     if len(parts) < 2 or not any(is_constant_text(part) for part in parts):
         return None
     return "/".join(str(_constant(part)) if is_constant_text(part) else "*" for part in parts)
+
+
+def _prose_of(node: ast.AST) -> Iterator[tuple[str, int]]:
+    """Yield the docstring of a module, class or function, and `description=` texts.
+
+    An MCP tool's docstring is the description the agent reads: instructions hidden in
+    it reach the agent as surely as those of SKILL.md.
+    """
+    if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+        first = node.body[0] if node.body else None
+        text = first.value if isinstance(first, ast.Expr) else None
+        if isinstance(text, ast.Constant) and isinstance(text.value, str):
+            yield text.value, text.lineno
+    elif isinstance(node, ast.keyword) and node.arg in _PROSE_KEYWORDS:
+        value = node.value
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            yield value.value, value.lineno
 
 
 def _division_parts(node: ast.expr, budget: int) -> list[ast.expr]:
@@ -580,13 +601,26 @@ def _is_remote_call(node: ast.Call) -> bool:
 
 def _dns_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit]:
     facts = context.facts
-    if not (facts.resolves and facts.encodes) or not node.args:
+    if not facts.encodes or not node.args:
         return
-    if not _is_built_host(node.args[0]):
+    looked_up = _lookup_argv_host(node)
+    if looked_up is None and not (facts.resolves and _is_built_host(node.args[0])):
         return
     severity = Severity.CRITICAL if facts.untrusted_dest else Severity.HIGH
     detail = "a host name with encoded data in its leading labels is looked up"
     yield CodeHit(DNS_EXFIL, node.lineno, severity, detail)
+
+
+def _lookup_argv_host(node: ast.Call) -> ast.AST | None:
+    """Return the built host name of `subprocess.run(["dig", ..., f"{data}.x.net"])`."""
+    if call_name(node) not in _SUBPROCESS_SHELL:
+        return None
+    argv = node.args[0]
+    if not isinstance(argv, ast.List | ast.Tuple) or not argv.elts:
+        return None
+    if _constant(argv.elts[0]) not in _LOOKUP_TOOLS:
+        return None
+    return next((arg for arg in argv.elts[1:] if _is_built_host(arg)), None)
 
 
 def _is_built_host(node: ast.AST) -> bool:

@@ -33,6 +33,9 @@ Checks in code, besides the packs:
   is reported high, critical when what it hides is high.
 - `supply.typosquat` (high at one edit, medium at two) and `supply.lookalike-domain`
   (high), against the popular names listed in `supply_chain.yaml`.
+- Python docstrings and `description=` / `instructions=` texts (an MCP tool's
+  description is what the agent reads) are read by the instruction rules
+  (`injection.*`, `hidden.*`, Markdown image beacons), as Markdown.
 
 Secrets are masked in every snippet (first four characters, then ``***``).
 
@@ -89,6 +92,10 @@ _CREDENTIAL_STORES = (
     r"|\.ssh[/\\]+\*(?![\w.*]*\.pub)"
 )
 _MAX_DECODE_DEPTH = 2
+# Docstrings and tool descriptions are read by the agent: the instruction rules apply.
+_PROSE_RULE_PREFIXES = ("injection.", "hidden.", "exfil.markdown-image-beacon")
+_MAX_PROSE_STRINGS = 200
+_MAX_PROSE_CHARS = 20_000
 _PREVIEW_CHARS = 200
 
 
@@ -108,6 +115,9 @@ class SignaturesAnalyzer(Analyzer):
         )
         spec = self._rules.typosquat
         self._lookalikes = LookalikeChecker(spec) if spec is not None else None
+        self._prose_rules = frozenset(
+            rule.id for rule in self._rules.rules if rule.id.startswith(_PROSE_RULE_PREFIXES)
+        )
 
     def rule_count(self) -> int:
         """Return the YAML rules plus the checks implemented in code."""
@@ -136,10 +146,24 @@ class SignaturesAnalyzer(Analyzer):
         index = target.index
         if python is not None:
             findings.extend(self._code_finding(item.path, hit, index) for hit in python[0])
+            findings.extend(self._prose_findings(item.path, python[1].prose))
         findings.extend(self._decoded_findings(item.path, text, index, python))
         if self._lookalikes is not None:
             supply = self._lookalikes.check(text, kind, item.path)
             findings.extend(self._supply_finding(item.path, hit, index) for hit in supply)
+        return findings
+
+    def _prose_findings(self, path: str, prose: list[tuple[str, int]]) -> list[Finding]:
+        """Return what the instruction rules find in docstrings and tool descriptions."""
+        findings = []
+        for text, line in prose[:_MAX_PROSE_STRINGS]:
+            if len(text) > _MAX_PROSE_CHARS:
+                continue
+            body = normalize_newlines(text)
+            target = ScanTarget(body, FileType.TEXT, MarkdownDoc(body))
+            for hit in self._rules.scan(target, self._prose_rules):
+                finding = self._rule_finding(path, hit)
+                findings.append(finding.model_copy(update={"line_number": line + hit.line - 1}))
         return findings
 
     def _rule_finding(self, path: str, hit: Hit) -> Finding:
