@@ -68,10 +68,19 @@ _EDUCATION = re.compile(
     r"|privilege\s+escalation)\b",
     re.IGNORECASE,
 )
-# Third-person description of what an attack does ("Attempts to override ..."): under a
-# heading framed as security education it describes the hit rather than asks for it.
-_DESCRIBED_ATTEMPT = re.compile(r"\b(?:attempts|tries|attempting|trying)\s+to\b", re.IGNORECASE)
+# Third-person description of what an attack does ("Attempts to override ...", "text
+# hidden to bypass ..."): under a heading framed as security education it describes the
+# hit rather than asks for it.
+_DESCRIBED_ATTEMPT = re.compile(
+    r"\b(?:attempts|tries|attempting|trying)\s+to\b"
+    r"|\b(?:is|are|was|were|being|gets?)\s+(?:\w+\s+)?(?:hidden|used|designed|crafted|written"
+    r"|meant|embedded|injected|planted|smuggled|disguised)\s+(?:\w+\s+)?to\b",
+    re.IGNORECASE,
+)
 _EMPHASIS = re.compile(r"[*_~]+")
+_WRAPPED = frozenset({"para", "item", "quote"})
+# A line of words (no shell symbols) broken before another word: wrapped prose.
+_WORD_WRAP = re.compile(r"(?m)^([ \t>]*[^\n$|>=;{}<]{0,2000}[\w,:])\n(?=[ \t>]*[\w`(\[\"'*_])")
 
 
 class Region(StrEnum):
@@ -149,15 +158,33 @@ class MarkdownDoc:
     def _build_mask(self, regions: frozenset[Region]) -> str:
         blank = [self._skip]
         if Region.ANY in regions:
-            return _blank_out(self.text, blank)
+            return self._unwrap(_blank_out(self.text, blank))
         code, comments = self._code, self._comments
         if Region.PROSE in regions:
             drop = [*blank, *([] if Region.CODE in regions else code)]
             drop += [] if Region.COMMENT in regions else comments
-            return _blank_out(self.text, drop)
+            return self._unwrap(_blank_out(self.text, drop))
         keep = [*(code if Region.CODE in regions else [])]
         keep += comments if Region.COMMENT in regions else []
         return _keep_only(self.text, keep, self._skip)
+
+    def _unwrap(self, text: str) -> str:
+        """Return `text` with the word-wrap line breaks of paragraphs, items and quotes as spaces.
+
+        Prose is wrapped at any word: a rule reads a sentence whole, whatever its line
+        breaks. A line holding shell symbols (`$ | > = ; { } <`) keeps its break: it is a
+        command, not a sentence. Offsets do not move (one character for one).
+        """
+        parts: list[str] = []
+        pos = 0
+        for block in self.blocks:
+            if block.kind not in _WRAPPED or "\n" not in text[block.start : block.end]:
+                continue
+            parts.append(text[pos : block.start])
+            parts.append(_WORD_WRAP.sub(r"\1 ", text[block.start : block.end]))
+            pos = block.end
+        parts.append(text[pos:])
+        return "".join(parts)
 
     def block_at(self, offset: int) -> Block | None:
         """Return the block holding `offset`, if any."""

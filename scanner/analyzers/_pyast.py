@@ -170,6 +170,10 @@ _NETWORK_CALLS = frozenset(
      "SMTP", "SMTP_SSL", "FTP", "ClientSession", "stream"}
 )  # fmt: skip
 _ALWAYS_NETWORK = frozenset({"urlopen", "sendall", "sendto", "create_connection"})
+_MAX_PATH_PARTS = 12
+_LOOKUP_TOOLS = frozenset({"dig", "nslookup", "host", "drill", "ping"})
+_PROSE_KEYWORDS = frozenset({"description", "instructions"})
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|AUTH|CRED", re.IGNORECASE)
 _PICKLE_LOADERS = frozenset(
     {"pickle.load", "pickle.loads", "cPickle.load", "cPickle.loads", "dill.load", "dill.loads",
      "joblib.load", "marshal.load", "marshal.loads", "shelve.open", "jsonpickle.decode",
@@ -200,6 +204,9 @@ _WRITE_METHODS = frozenset(
      "symlink_to", "hardlink_to"}
 )  # fmt: skip
 _READ_METHODS = frozenset({"read_text", "read_bytes", "open", "iterdir", "glob"})
+_FOLDER_MAKERS = frozenset({"mkdir", "makedirs"})
+_FILE_WRITES = _WRITE_METHODS - _FOLDER_MAKERS
+_FIXED_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}$")
 _WRITE_FUNCS = frozenset(
     {"shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.move", "shutil.rmtree",
      "os.remove", "os.unlink", "os.rename", "os.makedirs", "os.mkdir"}
@@ -312,6 +319,8 @@ class PythonFacts:
     encodes: bool = False
     resolves: bool = False
     strings: list[tuple[str, int]] = field(default_factory=list)
+    paths: list[tuple[str, int]] = field(default_factory=list)
+    prose: list[tuple[str, int]] = field(default_factory=list)
 
 
 class PythonChecker:
@@ -353,6 +362,10 @@ class PythonChecker:
                 facts.network |= _is_network_call(node, roots)
                 facts.encodes |= name in _ENCODERS
                 facts.resolves |= name in _RESOLVERS
+            path = _assembled_path(node)
+            if path is not None:
+                facts.paths.append((path, getattr(node, "lineno", 1)))
+            facts.prose.extend(_prose_of(node))
         return facts
 
     def _call_hits(self, context: _Context, node: ast.Call) -> Iterator[CodeHit]:
@@ -373,7 +386,7 @@ class PythonChecker:
                 yield CodeHit(CREDENTIAL_FILE, getattr(node, "lineno", 1), severity, detail)
 
     def _credential_hits(self, facts: PythonFacts) -> Iterator[CodeHit]:
-        for value, line in facts.strings:
+        for value, line in [*facts.strings, *facts.paths]:
             if len(value) > 300 or not self._credentials.search(value):
                 continue
             severity = Severity.MEDIUM
@@ -428,6 +441,50 @@ def _imported_names(tree: ast.Module) -> set[str]:
         and node.module.split(".")[0] in _NETWORK_MODULES
         for alias in node.names
     }
+
+
+def _assembled_path(node: ast.AST) -> str | None:
+    """Return the path a `/` chain or `os.path.join` spells, `*` for each variable part.
+
+    `Path.home() / ".ssh" / name` gives `*/.ssh/*`: a credential store named in parts
+    is still named.
+    """
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        parts = _division_parts(node, _MAX_PATH_PARTS)
+    elif isinstance(node, ast.Call) and call_name(node) == "join" and len(node.args) >= 2:
+        parts = list(node.args[:_MAX_PATH_PARTS])
+    else:
+        return None
+    if len(parts) < 2 or not any(is_constant_text(part) for part in parts):
+        return None
+    return "/".join(str(_constant(part)) if is_constant_text(part) else "*" for part in parts)
+
+
+def _prose_of(node: ast.AST) -> Iterator[tuple[str, int]]:
+    """Yield the docstring of a module, class or function, and `description=` texts.
+
+    An MCP tool's docstring is the description the agent reads: instructions hidden in
+    it reach the agent as surely as those of SKILL.md.
+    """
+    if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+        first = node.body[0] if node.body else None
+        text = first.value if isinstance(first, ast.Expr) else None
+        if isinstance(text, ast.Constant) and isinstance(text.value, str):
+            yield text.value, text.lineno
+    elif isinstance(node, ast.keyword) and node.arg in _PROSE_KEYWORDS:
+        value = node.value
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            yield value.value, value.lineno
+
+
+def _division_parts(node: ast.expr, budget: int) -> list[ast.expr]:
+    """Return the operands of a left-leaning chain of `/`, at most `budget` of them."""
+    parts: list[ast.expr] = []
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and len(parts) < budget:
+        parts.append(node.right)
+        node = node.left
+    parts.append(node)
+    return parts[::-1]
 
 
 def _is_network_call(node: ast.Call, roots: set[str]) -> bool:
@@ -544,13 +601,26 @@ def _is_remote_call(node: ast.Call) -> bool:
 
 def _dns_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit]:
     facts = context.facts
-    if not (facts.resolves and facts.encodes) or not node.args:
+    if not facts.encodes or not node.args:
         return
-    if not _is_built_host(node.args[0]):
+    looked_up = _lookup_argv_host(node)
+    if looked_up is None and not (facts.resolves and _is_built_host(node.args[0])):
         return
     severity = Severity.CRITICAL if facts.untrusted_dest else Severity.HIGH
     detail = "a host name with encoded data in its leading labels is looked up"
     yield CodeHit(DNS_EXFIL, node.lineno, severity, detail)
+
+
+def _lookup_argv_host(node: ast.Call) -> ast.AST | None:
+    """Return the built host name of `subprocess.run(["dig", ..., f"{data}.x.net"])`."""
+    if call_name(node) not in _SUBPROCESS_SHELL:
+        return None
+    argv = node.args[0]
+    if not isinstance(argv, ast.List | ast.Tuple) or not argv.elts:
+        return None
+    if _constant(argv.elts[0]) not in _LOOKUP_TOOLS:
+        return None
+    return next((arg for arg in argv.elts[1:] if _is_built_host(arg)), None)
 
 
 def _is_built_host(node: ast.AST) -> bool:
@@ -721,7 +791,8 @@ def _env_dumps(tree: ast.Module) -> Iterator[tuple[ast.expr, str | None]]:
 
 def _dump_in(node: ast.AST) -> tuple[ast.expr | None, str | None]:
     if isinstance(node, ast.For) and _is_environ(node.iter):
-        filtered = any(isinstance(item, ast.If) for item in node.body)
+        tests = [item.test for item in node.body if isinstance(item, ast.If)]
+        filtered = bool(tests) and not _selects_secrets(tests)
         return (None, None) if filtered else (node.iter, None)
     if isinstance(node, ast.Assign) and _is_env_dump(node.value):
         names = [t.id for t in node.targets if isinstance(t, ast.Name)]
@@ -735,7 +806,10 @@ def _dump_in(node: ast.AST) -> tuple[ast.expr | None, str | None]:
 
 def _is_env_dump(node: ast.AST) -> bool:
     if isinstance(node, ast.DictComp | ast.ListComp | ast.SetComp | ast.GeneratorExp):
-        return any(_is_environ(gen.iter) and not gen.ifs for gen in node.generators)
+        return any(
+            _is_environ(gen.iter) and (not gen.ifs or _selects_secrets(gen.ifs))
+            for gen in node.generators
+        )
     if isinstance(node, ast.Call):
         name = dotted(node.func)
         if name == "os.environ.copy":
@@ -745,6 +819,17 @@ def _is_env_dump(node: ast.AST) -> bool:
     if isinstance(node, ast.Dict):
         return len(node.keys) == 1 and node.keys[0] is None and _is_environ(node.values[0])
     return False
+
+
+def _selects_secrets(tests: list[ast.expr]) -> bool:
+    """Return True when a filter keeps variables named like secrets (`"TOKEN" in k`)."""
+    return any(
+        isinstance(child, ast.Constant)
+        and isinstance(child.value, str)
+        and bool(_SECRET_NAME.search(child.value))
+        for test in tests
+        for child in ast.walk(test)
+    )
 
 
 def _is_environ(node: ast.AST) -> bool:
@@ -838,12 +923,54 @@ def _traversal_hits(context: _Context) -> Iterator[CodeHit]:
         if _has_containment(function):
             continue
         for join, target in _joins(function):
-            if not any(context.taint.is_tainted(part) for part in _joined_parts(join)):
+            tainted = [p for p in _joined_parts(join) if context.taint.is_tainted(p)]
+            if not tainted:
                 continue
-            writes = _is_written(function, join, target)
-            severity = Severity.HIGH if writes else Severity.MEDIUM
+            writes = _is_written(function, join, target, _FILE_WRITES)
+            # NOTE: a folder made, or a file whose name ends in a fixed suffix
+            # (`f"{entity}.sql"`), cannot become `.bashrc`: generators and scaffolds.
+            fixed = all(_has_fixed_suffix(p, context.bindings, 3) for p in tainted)
+            high = writes and not fixed
+            severity = Severity.HIGH if high else Severity.MEDIUM
             detail = "the joined path is " + ("written" if writes else "read")
+            if writes and not high:
+                detail += ", but only under a fixed file suffix"
+            elif not writes and _is_written(function, join, target, _WRITE_METHODS):
+                detail = "a folder is created at the joined path"
             yield CodeHit(PATH_TRAVERSAL, join.lineno, severity, detail)
+
+
+def _has_fixed_suffix(node: ast.AST, bindings: Bindings, depth: int) -> bool:
+    """Return True when every value `node` can take ends in a constant file suffix."""
+    if isinstance(node, ast.JoinedStr):
+        last = node.values[-1] if node.values else None
+        return isinstance(last, ast.Constant) and bool(_FIXED_SUFFIX.search(str(last.value)))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _has_fixed_suffix(node.right, bindings, depth)
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and bool(_FIXED_SUFFIX.search(node.value))
+    if depth <= 0 or not isinstance(node, ast.Name):
+        return False
+    values = bindings.values.get(node.id, [])
+    return bool(values) and all(_fixed_source(v, bindings, depth - 1) for v in values)
+
+
+def _fixed_source(value: ast.AST, bindings: Bindings, depth: int) -> bool:
+    """Return True for a value with a fixed suffix, or the keys of a dict of such names."""
+    func = value.func if isinstance(value, ast.Call) else None
+    if (
+        isinstance(func, ast.Attribute)
+        and func.attr in ("items", "keys")
+        and isinstance(func.value, ast.Name)
+    ):
+        found = bindings.values.get(func.value.id, [])
+        dicts = [v for v in found if isinstance(v, ast.Dict)]
+        return bool(dicts) and all(
+            key is not None and _has_fixed_suffix(key, bindings, depth)
+            for mapping in dicts
+            for key in mapping.keys
+        )
+    return _has_fixed_suffix(value, bindings, depth)
 
 
 def _scopes(tree: ast.Module) -> Iterator[ast.AST]:
@@ -897,7 +1024,9 @@ def _joined_parts(node: ast.expr) -> list[ast.expr]:
     return []
 
 
-def _is_written(scope: ast.AST, join: ast.expr, target: str | None) -> bool:
+def _is_written(
+    scope: ast.AST, join: ast.expr, target: str | None, methods: frozenset[str]
+) -> bool:
     for node in _walk(scope):
         if not isinstance(node, ast.Call):
             continue
@@ -906,13 +1035,18 @@ def _is_written(scope: ast.AST, join: ast.expr, target: str | None) -> bool:
         on_path = isinstance(func, ast.Attribute) and (
             func.value is join or _is_name(func.value, target)
         )
-        if on_path and (call_name(node) in _WRITE_METHODS or _open_mode_writes(node, 0)):
+        if on_path and (call_name(node) in methods or _open_mode_writes(node, 0)):
             return True
-        if uses and dotted(node.func) in _WRITE_FUNCS:
+        if uses and dotted(node.func) in _WRITE_FUNCS and _counts(call_name(node), methods):
             return True
         if uses and call_name(node) == "open" and _open_mode_writes(node, 1):
             return True
     return False
+
+
+def _counts(name: str, methods: frozenset[str]) -> bool:
+    """Return True unless `name` makes a folder and folders are not counted."""
+    return name in methods or name not in _FOLDER_MAKERS
 
 
 def _is_name(node: ast.AST, name: str | None) -> bool:

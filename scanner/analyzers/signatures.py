@@ -40,6 +40,9 @@ Checks in code, besides the packs:
   string sets, on binary files and text files up to 1 MiB (Markdown context applies).
 - `supply.typosquat` (high at one edit, medium at two) and `supply.lookalike-domain`
   (high), against the popular names listed in `supply_chain.yaml`.
+- Python docstrings and `description=` / `instructions=` texts (an MCP tool's
+  description is what the agent reads) are read by the instruction rules
+  (`injection.*`, `hidden.*`, Markdown image beacons), as Markdown.
 
 Secrets are masked in every snippet (first four characters, then ``***``).
 
@@ -89,7 +92,13 @@ ENCODED_PAYLOAD = CodeCheck(
 _CREDENTIAL_STORES = (
     r"{{secret_path}}|\b(?:Login Data|logins\.json|key4\.db|Cookies|wallet\.dat)\b"
     r"|\.(?:bash|zsh)_history\b|\.claude[/\\]+\.credentials\.json|\.codex[/\\]+auth\.json"
+    # NOTE: every file of ~/.ssh, as a glob or a path joined from a variable name.
+    r"|\.ssh[/\\]+\*(?![\w.*]*\.pub)"
 )
+# Docstrings and tool descriptions are read by the agent: the instruction rules apply.
+_PROSE_RULE_PREFIXES = ("injection.", "hidden.", "exfil.markdown-image-beacon")
+_MAX_PROSE_STRINGS = 200
+_MAX_PROSE_CHARS = 20_000
 _PREVIEW_CHARS = 200
 
 
@@ -111,6 +120,9 @@ class SignaturesAnalyzer(Analyzer):
         )
         spec = self._rules.typosquat
         self._lookalikes = LookalikeChecker(spec) if spec is not None else None
+        self._prose_rules = frozenset(
+            rule.id for rule in self._rules.rules if rule.id.startswith(_PROSE_RULE_PREFIXES)
+        )
 
     def rule_count(self) -> int:
         """Return the YAML rules plus the checks implemented in code."""
@@ -140,6 +152,7 @@ class SignaturesAnalyzer(Analyzer):
         index = target.index
         if python is not None:
             findings.extend(self._code_finding(item.path, hit, index) for hit in python[0])
+            findings.extend(self._prose_findings(item.path, python[1].prose))
         findings.extend(self._decoded_findings(item.path, text, kind, python))
         findings.extend(self._yara_text_findings(item.path, text, index, doc))
         if self._lookalikes is not None:
@@ -198,6 +211,19 @@ class SignaturesAnalyzer(Analyzer):
             analyzer=self.name,
             metadata=metadata,
         )
+
+    def _prose_findings(self, path: str, prose: list[tuple[str, int]]) -> list[Finding]:
+        """Return what the instruction rules find in docstrings and tool descriptions."""
+        findings = []
+        for text, line in prose[:_MAX_PROSE_STRINGS]:
+            if len(text) > _MAX_PROSE_CHARS:
+                continue
+            body = normalize_newlines(text)
+            target = ScanTarget(body, FileType.TEXT, MarkdownDoc(body))
+            for hit in self._rules.scan(target, self._prose_rules):
+                finding = self._rule_finding(path, hit)
+                findings.append(finding.model_copy(update={"line_number": line + hit.line - 1}))
+        return findings
 
     def _rule_finding(self, path: str, hit: Hit) -> Finding:
         spec = hit.rule.spec
