@@ -12,6 +12,7 @@ from scanner.analyzers import registry
 from scanner.analyzers._pyast import CHECKS as PY_CHECKS
 from scanner.analyzers._pyast import CodeCheck
 from scanner.analyzers._rules import RuleSpec, load_packs
+from scanner.analyzers._shellchecks import SHELL_CHECKS, ShellCheck
 from scanner.analyzers._supply import CHECKS as SUPPLY_CHECKS
 
 _HEADER = """# Rule reference
@@ -60,6 +61,16 @@ def _check(check: CodeCheck) -> list[str]:
     ]
 
 
+def _shell_check(item: ShellCheck) -> list[str]:
+    lines = _check(item.check)
+    return [
+        *lines[:-1],
+        f"- Hit: {_code(item.hit.replace(chr(10), '; '))}",
+        f"- Near miss: {_code(item.miss.replace(chr(10), '; '))}",
+        "",
+    ]
+
+
 def render() -> str:
     """Return the Markdown rule reference."""
     out = [_HEADER]
@@ -77,6 +88,8 @@ def render() -> str:
     out += ["## Checks in code (analyzer `signatures`)", ""]
     for check in (*PY_CHECKS, *SUPPLY_CHECKS):
         out += _check(check)
+    for item in SHELL_CHECKS:
+        out += _shell_check(item)
     out += ["## Other analyzers", ""]
     for name in registry.names():
         rules = registry.analyzer_class(name).RULES

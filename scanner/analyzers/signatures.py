@@ -67,10 +67,13 @@ from scanner.analyzers._markdown import MarkdownDoc
 from scanner.analyzers._pyast import CHECKS as PY_CHECKS
 from scanner.analyzers._pyast import CodeCheck, CodeHit, PythonChecker, PythonFacts
 from scanner.analyzers._rules import Hit, ScanTarget, default_ruleset
+from scanner.analyzers._shellchecks import CHECKS as SHELL_CHECKS
+from scanner.analyzers._shellchecks import shell_hits
 from scanner.analyzers._supply import CHECKS as SUPPLY_CHECKS
 from scanner.analyzers._supply import LookalikeChecker, SupplyHit
 from scanner.analyzers._text import FileType, LineIndex, file_type, make_snippet, normalize_newlines
 from scanner.analyzers.base import Analyzer
+from scanner.analyzers.behavioral.shell import shell_role
 from scanner.analyzers.registry import register
 from scanner.core.models import Category, Finding, Severity, SkillFile, SkillPackage
 
@@ -109,7 +112,7 @@ class SignaturesAnalyzer(Analyzer):
 
     def rule_count(self) -> int:
         """Return the YAML rules plus the checks implemented in code."""
-        return len(self._rules.rules) + len(PY_CHECKS) + len(SUPPLY_CHECKS) + 1
+        return len(self._rules.rules) + len(PY_CHECKS) + len(SUPPLY_CHECKS) + len(SHELL_CHECKS) + 1
 
     def analyze(self, package: SkillPackage) -> list[Finding]:
         """Return the findings of every text file of the package."""
@@ -134,6 +137,9 @@ class SignaturesAnalyzer(Analyzer):
         index = target.index
         if python is not None:
             findings.extend(self._code_finding(item.path, hit, index) for hit in python[0])
+        if kind in (FileType.SHELL, FileType.MARKDOWN) and shell_role(item) is not None:
+            shell = shell_hits(item.path, text, doc, index, findings)
+            findings.extend(self._code_finding(item.path, hit, index) for hit in shell)
         findings.extend(self._decoded_findings(item.path, text, index, python))
         if self._lookalikes is not None:
             supply = self._lookalikes.check(text, kind, item.path)

@@ -64,6 +64,8 @@ class _Http:
         self.payload: list[Value] = []
         self.headers: list[Value] = []
         self.output: str | None = None
+        self.to_stdout = False
+        self.remote_name = False
 
 
 def _http_options(run: ShellRun, call: Call) -> _Http:
@@ -72,19 +74,22 @@ def _http_options(run: ShellRun, call: Call) -> _Http:
     index = 0
     while index < len(args):
         word = args[index].text
-        option, value, used = _option(word, args[index + 1] if index + 1 < len(args) else None)
+        following = args[index + 1] if index + 1 < len(args) else None
+        option, value, used = _option(word, following, call.name == "wget")
         index += 1 + used
         if option is None:
             if found.url is None:
                 found.url = args[index - 1]
             continue
         _http_option(run, call, found, option, value)
-    if call.name == "wget" and found.output is None and found.url is not None:
+        found.remote_name = found.remote_name or option == "--remote-name"
+    wget_default = call.name == "wget" and not found.to_stdout
+    if (wget_default or found.remote_name) and found.output is None and found.url is not None:
         found.output = found.url.text.rstrip("/").rsplit("/", 1)[-1] or "index.html"
     return found
 
 
-def _option(word: str, following: Value | None) -> tuple[str | None, Value | None, int]:
+def _option(word: str, following: Value | None, wget: bool) -> tuple[str | None, Value | None, int]:
     """Split one word into (option, value, words used after it)."""
     if not word.startswith("-") or word == "-":
         return None, None, 0
@@ -96,13 +101,13 @@ def _option(word: str, following: Value | None) -> tuple[str | None, Value | Non
         return name, following if takes else None, int(takes and following is not None)
     letters = word[1:]
     for position, letter in enumerate(letters):
-        if letter in _CURL_TAKES_VALUE or (letter == "O" and position == len(letters) - 1):
+        if letter in _CURL_TAKES_VALUE or (letter == "O" and wget):
             rest = letters[position + 1 :]
             if rest:
                 return f"-{letter}", Value(rest), 0
-            if letter == "O":
-                return "-O", following, int(following is not None and following.text == "-")
             return f"-{letter}", following, int(following is not None)
+        if letter == "O":
+            return "--remote-name", None, 0
     return word, None, 0
 
 
@@ -123,6 +128,7 @@ def _http_option(run: ShellRun, call: Call, found: _Http, option: str, value: Va
         found.headers.append(value)
     elif option in _OUTPUT:
         found.output = value.text if value.text != "-" else None
+        found.to_stdout = value.text == "-"
     elif option in ("--url",):
         found.url = value
 
@@ -173,6 +179,8 @@ def _data_in_url(url: Value) -> bool:
 def reader(run: ShellRun, call: Call) -> Value:
     """Handle `cat`, `head`, `tar` and the like: their output is the files they read."""
     files = [a for a in call.operands() if a.text != "-"]
+    if not files and call.name not in ("tar", "zip"):
+        return call.stdin
     values = [run.read_file(f, call.line) for f in files]
     if not files or any(a.text == "-" for a in call.args):
         values.append(call.stdin)
@@ -389,6 +397,7 @@ def crontab(run: ShellRun, call: Call) -> Value:
     data = concat([run.read_file(f, call.line) for f in files] or [call.stdin])
     run.capability(Capability.PERSIST, call.line, "installs a crontab")
     run.sink(SinkKind.PERSISTENCE_WRITE, call.line, "installs a crontab", data, "crontab")
+    run.persisted(data, call.line, cron=True)
     return EMPTY
 
 

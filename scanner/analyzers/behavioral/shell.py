@@ -85,7 +85,7 @@ def analyze(files: Sequence[SkillFile], budget: Budget) -> LanguageResult:
     """Return the flows and capabilities of the shell scripts and Markdown blocks."""
     result = LanguageResult()
     for item in files:
-        markdown = _role(item)
+        markdown = shell_role(item)
         if markdown is None or item.text is None:
             continue
         try:
@@ -97,7 +97,7 @@ def analyze(files: Sequence[SkillFile], budget: Budget) -> LanguageResult:
     return result
 
 
-def _role(item: SkillFile) -> bool | None:
+def shell_role(item: SkillFile) -> bool | None:
     """Return True for Markdown, False for a shell script, None for anything else."""
     kind = file_type(item)
     if kind is FileType.MARKDOWN:
@@ -559,8 +559,14 @@ class ShellRun:
             verb = "appends to" if append else "writes"
             self.capability(Capability.PERSIST, line, f"{verb} {path}")
             self.sink(SinkKind.PERSISTENCE_WRITE, line, f"{verb} {path}", data, path)
+            self.persisted(data, line)
         key = _file_key(path)
         self.files[key] = concat([self.files.get(key, EMPTY), data]) if append else data
+
+    def persisted(self, data: Value, line: int, *, cron: bool = False) -> None:
+        """Walk shell code written into a start-up file or crontab, as it will run later."""
+        if data.exact and data.text.strip():
+            self.nested(_CRON_SCHEDULE.sub("", data.text) if cron else data.text, line)
 
     def run_file(self, target: Value, call: Call) -> None:
         """Record a file being run; what was written into it reaches the process sink."""
@@ -609,6 +615,7 @@ _WORD_TYPES = frozenset(
 )  # fmt: skip
 
 
+_CRON_SCHEDULE = re.compile(r"^[ \t]*(?:@\w+|(?:[\d*/,-]+[ \t]+){5})", re.MULTILINE)
 _NAME_TYPES = ("variable_name", "special_variable_name")
 
 
