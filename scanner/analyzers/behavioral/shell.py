@@ -36,11 +36,11 @@ from tree_sitter import Node
 
 from scanner.analyzers._text import FileType, file_type, normalize_newlines
 from scanner.analyzers._treesitter import line_of, node_text, parse
+from scanner.analyzers.behavioral._record import Recorder
 from scanner.analyzers.behavioral._shellcommands import HANDLERS
 from scanner.analyzers.behavioral._shellvalues import (
     EMPTY,
     MAX_TEXT,
-    SECRET_SOURCES,
     Call,
     Taint,
     Value,
@@ -49,14 +49,11 @@ from scanner.analyzers.behavioral._shellvalues import (
     is_outside,
     is_secret_name,
     tables,
-    vendor_matches,
 )
 from scanner.analyzers.behavioral.flow import (
     Budget,
     BudgetExceededError,
     Capability,
-    CapabilityUse,
-    Flow,
     Incomplete,
     LanguageResult,
     SinkKind,
@@ -172,15 +169,14 @@ def _strip_prompts(lines: list[str], console: bool) -> str:
     return "\n".join(kept)
 
 
-class ShellRun:
+class ShellRun(Recorder):
     """Walk the statements of one file's scripts, carrying values and recording flows."""
 
     def __init__(
         self, path: str, budget: Budget, result: LanguageResult, *, flat_line: int | None = None
     ) -> None:
-        self.path = path
+        super().__init__(path, result, LANGUAGE)
         self.budget = budget
-        self.result = result
         self.env: dict[str, Value] = {}
         self.files: dict[str, Value] = {}
         self.functions: dict[str, tuple[Node, int]] = {}
@@ -188,8 +184,6 @@ class ShellRun:
         self._flat_line = flat_line
         self._depth = 0
         self._calls: list[str] = []
-        self._seen_flows: set[tuple[object, ...]] = set()
-        self._seen_caps: set[tuple[Capability, int]] = set()
         self._deep_reported = False
         self._statements: dict[str, Callable[[Node, Value], Value]] = {
             "command": self._command,
@@ -492,13 +486,6 @@ class ShellRun:
 
     # -- sources -----------------------------------------------------------------------
 
-    def source(self, kind: SourceKind, line: int, detail: str, label: str, text: str) -> Value:
-        """Return a value that carries a new taint from a source."""
-        if kind in SECRET_SOURCES:
-            self.capability(Capability.READ_SECRETS, line, detail)
-        step = Step(self.path, line, "source", detail)
-        return Value(text, False, (Taint(kind, (step,), (), label),))
-
     def read_file(self, target: Value, line: int) -> Value:
         """Return what reading a file yields: a secret, a written file's data, or nothing."""
         path = target.text
@@ -519,29 +506,6 @@ class ShellRun:
         return self.source(SourceKind.ENV, call.line, "dumps the environment", "env", "$(env)")
 
     # -- sinks -------------------------------------------------------------------------
-
-    def sink(self, kind: SinkKind, line: int, detail: str, value: Value, dest: str | None) -> None:
-        """Record a flow for every taint that reaches a sink."""
-        for taint in value.taints:
-            if taint.source is SourceKind.ENV and vendor_matches(taint.label, dest):
-                continue
-            first = taint.steps[0].line if taint.steps else line
-            key = (taint.source, taint.label, first, kind, line)
-            if key in self._seen_flows:
-                continue
-            self._seen_flows.add(key)
-            steps = (*taint.steps, Step(self.path, line, "sink", detail))
-            self.result.flows.append(
-                Flow(taint.source, kind, steps, LANGUAGE, taint.transforms, dest, taint.label)
-            )
-
-    def capability(self, capability: Capability, line: int, detail: str) -> None:
-        """Record that the script uses a capability at a line (once per line)."""
-        key = (capability, line)
-        if key in self._seen_caps:
-            return
-        self._seen_caps.add(key)
-        self.result.capabilities.append(CapabilityUse(capability, self.path, line, detail[:200]))
 
     def write(self, target: Value, data: Value, line: int, append: bool) -> None:
         """Record a write: a socket, a persistence file, or a file later read or run."""
