@@ -98,7 +98,7 @@ _NETWORK_SINKS = frozenset(
     {SinkKind.HTTP, SinkKind.SOCKET, SinkKind.DNS, SinkKind.SMTP, SinkKind.GIT}
 )
 _EXEC_SINKS = frozenset({SinkKind.SHELL, SinkKind.EVAL, SinkKind.PROCESS})
-_NEVER_SENT = re.compile(r"SECRET_ACCESS|PRIVATE|PASSW|SSH", re.IGNORECASE)
+_NEVER_SENT = re.compile(r"SECRET_ACCESS|PRIVATE_?KEY|SSH", re.IGNORECASE)
 _FENCE_HINT = re.compile(r"^ {0,3}(?:`{3,}|~{3,})", re.MULTILINE)
 
 

@@ -33,6 +33,12 @@ Checks in code, besides the packs:
   is reported high, critical when what it hides is high.
 - `supply.typosquat` (high at one edit, medium at two) and `supply.lookalike-domain`
   (high), against the popular names listed in `supply_chain.yaml`.
+- `shell.*` (shell scripts and the fenced shell blocks of Markdown, parsed with
+  tree-sitter; see `_shellchecks.py`): `shell.secret-to-network` (high, critical to an
+  untrusted host), `shell.download-to-exec` (high; low from an official installer,
+  medium from a release host, critical from an untrusted one) and `shell.encoded-exec`
+  (high, critical when the encoded data was downloaded or secret), for flows that cross
+  lines, variables and functions; a flow a regex rule already reports is not repeated.
 
 Secrets are masked in every snippet (first four characters, then ``***``).
 
@@ -42,11 +48,12 @@ files and also name shell start-up files for another reason; `shell=True` with a
 f-string built only from trusted values (high by design).
 
 Limitations:
-    No data flow across files or through function returns (the dataflow analyzer's
-    job). JavaScript and shell are matched by regex only. XOR with a key and custom
-    encodings are caught only when decoded and executed in Python. Markdown context is
-    judged on the sentence around a hit, the paragraph that introduces a code block and
-    the headings above it; English cues only.
+    No data flow across files or through Python function returns (the behavioral
+    analyzer's job). JavaScript is matched by regex only; shell data flow stays inside
+    one file, and commands in inline code spans are read by the regex rules only. XOR
+    with a key and custom encodings are caught only when decoded and executed in
+    Python. Markdown context is judged on the sentence around a hit, the paragraph that
+    introduces a code block and the headings above it; English cues only.
 """
 
 from __future__ import annotations
