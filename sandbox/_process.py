@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from sandbox import protocol, worker
 from sandbox.protocol import RunRequest, ShutdownRequest, TaskFailed, WorkerReady
+from scanner import logs
 
 STREAM_LIMIT = 1024 * 1024
 ABORT_JOIN_SECONDS = 1.0
@@ -194,7 +195,7 @@ def _start_process(
         parent_end, child_end = socket.socketpair()
     except OSError as exc:
         raise WorkerStartError(f"cannot create a worker channel: {exc!r}") from exc
-    args = (child_end, options.memory_limit_mb, options.plugin_modules)
+    args = (child_end, options.memory_limit_mb, options.plugin_modules, logs.current_format())
     process = context.Process(target=worker.main, args=args, name="sandbox-worker", daemon=True)
     with child_end:
         try:

@@ -16,10 +16,13 @@ import pickle
 import resource
 import signal
 import socket
+import traceback
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from sandbox import protocol
 from sandbox.protocol import RunRequest, TaskFailed, TaskSucceeded, WorkerReady
+from scanner import logs
 from scanner.analyzers import registry
 from scanner.analyzers.base import Analyzer
 from scanner.core.models import Finding, SkillPackage
@@ -29,8 +32,23 @@ logger = logging.getLogger(__name__)
 MIB = 1024 * 1024
 
 
-def main(channel: socket.socket, memory_limit_mb: int, plugin_modules: Sequence[str]) -> None:
-    """Limit this process, then run the worker until told to stop."""
+def main(
+    channel: socket.socket,
+    memory_limit_mb: int,
+    plugin_modules: Sequence[str],
+    log_setup: tuple[bool, int] | None = None,
+) -> None:
+    """Limit this process, then run the worker until told to stop.
+
+    Args:
+        channel: the worker's end of its socket pair.
+        memory_limit_mb: the data segment limit.
+        plugin_modules: modules that register extra analyzers.
+        log_setup: the parent's log format and level (`scanner.logs.current_format`).
+    """
+    if log_setup is not None:
+        json_lines, level = log_setup
+        logs.configure(json_lines=json_lines, level=level)
     isolate(memory_limit_mb)
     run(channel, plugin_modules)
 
@@ -127,11 +145,24 @@ def _attempt(
         return protocol.encode_reply(TaskSucceeded(task_id=request.task_id, findings=findings))
     except MemoryError:
         return "out_of_memory", "MemoryError"
-    except Exception as exc:
-        extra = {"analyzer": request.analyzer, "code": "analyzer_error"}
-        logger.exception("analyzer failed in the sandbox", extra=extra)
-        # SECURITY: the class name only; the text may quote hostile package content.
+    except Exception as exc:  # noqa: BLE001 - any analyzer fault becomes this task's failure
+        # SECURITY: the class name and code locations only, never the message or a full
+        # traceback: exception text may quote hostile package content.
+        extra = {
+            "analyzer": request.analyzer,
+            "code": "analyzer_error",
+            "error": type(exc).__name__,
+            "where": _where(exc),
+        }
+        logger.error("analyzer failed in the sandbox", extra=extra)  # noqa: TRY400 - see above
         return "analyzer_error", type(exc).__name__
+
+
+def _where(exc: BaseException, depth: int = 6) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)[-depth:]
+    return " <- ".join(
+        f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}" for frame in reversed(frames)
+    )
 
 
 def _analyze(analyzer: Analyzer, payload: bytes | bytearray) -> list[Finding]:

@@ -14,7 +14,18 @@ from datetime import UTC, datetime
 
 scan_id_var: ContextVar[str | None] = ContextVar("scan_id", default=None)
 
-_FIELDS = ("scan_id", "analyzer", "rule_id", "path", "duration_ms", "findings", "status", "code")
+_FIELDS = (
+    "scan_id",
+    "analyzer",
+    "rule_id",
+    "path",
+    "duration_ms",
+    "findings",
+    "status",
+    "code",
+    "error",
+    "where",
+)
 
 
 class _ScanIdFilter(logging.Filter):
@@ -69,3 +80,17 @@ def configure(*, json_lines: bool, level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def current_format() -> tuple[bool, int] | None:
+    """Return (JSON lines?, level) of the set-up `configure` made, or None if none was made.
+
+    Sandbox workers are separate interpreters; they repeat the parent's set-up with this.
+    """
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if isinstance(handler.formatter, JsonFormatter):
+            return True, root.level
+        if isinstance(handler.formatter, KeyValueFormatter):
+            return False, root.level
+    return None

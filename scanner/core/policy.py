@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import os
+import stat
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -138,11 +140,7 @@ def load_policy_file(path: Path) -> Policy:
     """Read and validate a policy file the caller has already confined and resolved."""
     if path.suffix.lower() not in {".yaml", ".yml"}:
         raise PolicyError("a policy path must name a .yaml or .yml file")
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_POLICY_BYTES + 1)
-    except OSError as exc:
-        raise PolicyError("the policy file cannot be read (missing or not a file)") from exc
+    raw = _read_regular_file(path, MAX_POLICY_BYTES + 1)
     if len(raw) > MAX_POLICY_BYTES:
         raise PolicyError(f"the policy file is larger than {MAX_POLICY_BYTES // 1024} KiB")
     try:
@@ -150,3 +148,27 @@ def load_policy_file(path: Path) -> Policy:
     except UnicodeDecodeError as exc:
         raise PolicyError("the policy file is not UTF-8 text") from exc
     return parse_policy(text, source=f"file '{path.name}'")
+
+
+def _read_regular_file(path: Path, limit: int) -> bytes:
+    """Read at most `limit` bytes of a regular file, refusing FIFOs, devices and folders.
+
+    Raises:
+        PolicyError: the path is missing, not a regular file, or unreadable.
+    """
+    # SECURITY: a FIFO or device named *.yaml would block a plain open() forever, and
+    # policies are read on the server's event loop; O_NONBLOCK makes that open return.
+    error = PolicyError("the policy file cannot be read (missing or not a file)")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise error from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise error
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limit)
+    except OSError as exc:
+        raise error from exc
+    finally:
+        os.close(fd)

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,21 @@ def test_policy_file_must_be_yaml_by_name(tmp_path: Path):
 def test_missing_policy_file_is_a_policy_error(tmp_path: Path):
     with pytest.raises(PolicyError, match="cannot be read"):
         load_policy_file(tmp_path / "absent.yaml")
+
+
+def test_fifo_named_like_a_policy_is_refused_without_blocking(tmp_path: Path):
+    path = tmp_path / "team.yaml"
+    os.mkfifo(path)
+
+    with pytest.raises(PolicyError, match="cannot be read"):
+        load_policy_file(path)
+
+
+def test_folder_named_like_a_policy_is_refused(tmp_path: Path):
+    (tmp_path / "team.yaml").mkdir()
+
+    with pytest.raises(PolicyError, match="cannot be read"):
+        load_policy_file(tmp_path / "team.yaml")
 
 
 def test_oversized_policy_file_is_refused(tmp_path: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import pickle
 import socket
 import threading
@@ -19,6 +20,7 @@ from sandbox.protocol import (
     TaskSucceeded,
     WorkerReady,
 )
+from scanner import logs
 from scanner.analyzers.base import Analyzer
 from scanner.core.models import Category, Finding, Severity, SkillPackage
 
@@ -103,6 +105,35 @@ def test_serve_reports_an_exception_by_class_name_and_goes_on(channel: socket.so
     assert failed == TaskFailed(task_id=1, code="analyzer_error", message="RuntimeError")
     assert isinstance(after, TaskSucceeded)
     assert after.findings[0].snippet == "still-here"
+
+
+def test_an_analyzer_failure_is_logged_without_its_message(
+    channel: socket.socket, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="sandbox.worker"):
+        ask(channel, 1, "boom", packed())
+
+    [record] = [r for r in caplog.records if r.name == "sandbox.worker"]
+    assert record.getMessage() == "analyzer failed in the sandbox"
+    assert record.exc_info is None
+    assert record.__dict__["error"] == "RuntimeError"
+    assert record.__dict__["where"].startswith("test_worker.py:")
+    assert "ignore previous" not in logs.JsonFormatter().format(record)
+
+
+def test_workers_repeat_the_parents_log_set_up() -> None:
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        root.handlers[:] = []
+        assert logs.current_format() is None
+        logs.configure(json_lines=False, level=logging.DEBUG)
+        assert logs.current_format() == (False, logging.DEBUG)
+        logs.configure(json_lines=True, level=logging.INFO)
+        assert logs.current_format() == (True, logging.INFO)
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
 
 
 def test_serve_refuses_a_payload_that_is_not_a_package(channel: socket.socket) -> None:
