@@ -272,9 +272,11 @@ class ShellRun(Recorder):
         return EMPTY
 
     def _assign(self, name: str, value: Value, line: int) -> None:
-        step = Step(self.path, line, "step", f"assigns {name}")
         text = value.text if value.exact else f"${name}"
-        self.env[name] = Value(text, value.exact, value.taints).then(step)
+        stored = Value(text, value.exact, value.taints)
+        if stored.taints:
+            stored = stored.then(Step(self.path, line, "step", f"assigns {name}"))
+        self.env[name] = stored
 
     def _declaration(self, node: Node, stdin: Value) -> Value:
         for child in node.named_children:
@@ -394,10 +396,10 @@ class ShellRun(Recorder):
         if name not in self.env and node.type == "expansion":
             default = [c for c in node.named_children if c is not name_node]
             if default:
-                return concat([self.lookup(name, self._line(node)), *map(self.word, default)])
-        return self.lookup(name, self._line(node))
+                return concat([self.lookup(name, node), *map(self.word, default)])
+        return self.lookup(name, node)
 
-    def lookup(self, name: str, line: int) -> Value:
+    def lookup(self, name: str, where: Node | int) -> Value:
         """Return a variable's value; an unset secret-looking name reads the environment."""
         found = self.env.get(name)
         if found is not None:
@@ -405,6 +407,7 @@ class ShellRun(Recorder):
         if name in ("HOME", "USERPROFILE"):
             return Value("~")
         if is_secret_name(name):
+            line = where if isinstance(where, int) else self._line(where)
             step = Step(self.path, line, "source", f"reads ${name}")
             self.capability(Capability.READ_SECRETS, line, f"reads ${name}")
             return Value(f"${name}", False, (Taint(SourceKind.ENV, (step,), (), name),))
