@@ -43,6 +43,12 @@ Checks in code, besides the packs:
 - Python docstrings and `description=` / `instructions=` texts (an MCP tool's
   description is what the agent reads) are read by the instruction rules
   (`injection.*`, `hidden.*`, Markdown image beacons), as Markdown.
+- `shell.*` (shell scripts and the fenced shell blocks of Markdown, parsed with
+  tree-sitter; see `_shellchecks.py`): `shell.secret-to-network` (high, critical to an
+  untrusted host), `shell.download-to-exec` (high; low from an official installer,
+  medium from a release host, critical from an untrusted one) and `shell.encoded-exec`
+  (high, critical when the encoded data was downloaded or secret), for flows that cross
+  lines, variables and functions; a flow a regex rule already reports is not repeated.
 
 Secrets are masked in every snippet (first four characters, then ``***``).
 
@@ -52,11 +58,12 @@ files and also name shell start-up files for another reason; `shell=True` with a
 f-string built only from trusted values (high by design).
 
 Limitations:
-    No data flow across files or through function returns (the dataflow analyzer's
-    job). JavaScript and shell are matched by regex only. XOR with a key and custom
-    encodings are caught only when decoded and executed in Python; strings built
-    through variables are resolved only from literal assignments in the same file.
-    Markdown context is judged on the sentence around a hit, the paragraph that
+    No data flow across files or through Python function returns (the behavioral
+    analyzer's job). JavaScript is matched by regex only; shell data flow stays inside
+    one file, and commands in inline code spans are read by the regex rules only. XOR
+    with a key and custom encodings are caught only when decoded and executed in
+    Python; strings built through variables are resolved only from literal assignments
+    in the same file. Markdown context is judged on the sentence around a hit, the paragraph that
     introduces a code block and the headings above it; English cues only.
 """
 
@@ -73,11 +80,14 @@ from scanner.analyzers._pyast import CHECKS as PY_CHECKS
 from scanner.analyzers._pyast import CodeCheck, CodeHit, PythonChecker, PythonFacts
 from scanner.analyzers._redact import redact_text
 from scanner.analyzers._rules import Hit, ScanTarget, default_ruleset
+from scanner.analyzers._shellchecks import CHECKS as SHELL_CHECKS
+from scanner.analyzers._shellchecks import shell_hits
 from scanner.analyzers._supply import CHECKS as SUPPLY_CHECKS
 from scanner.analyzers._supply import LookalikeChecker, SupplyHit
 from scanner.analyzers._text import FileType, LineIndex, file_type, make_snippet, normalize_newlines
 from scanner.analyzers._yara import MAX_TEXT_BYTES, YaraHit, all_rules, default_engine
 from scanner.analyzers.base import Analyzer
+from scanner.analyzers.behavioral.shell import shell_role
 from scanner.analyzers.registry import register
 from scanner.core.models import Category, Finding, Severity, SkillFile, SkillPackage
 
@@ -109,7 +119,9 @@ class SignaturesAnalyzer(Analyzer):
     name = "signatures"
     description = "Signature rules (YAML packs), Python syntax checks and blob decoding."
 
-    RULES = tuple(check.id for check in (*PY_CHECKS, *SUPPLY_CHECKS, ENCODED_PAYLOAD))
+    RULES = tuple(
+        check.id for check in (*PY_CHECKS, *SUPPLY_CHECKS, *SHELL_CHECKS, ENCODED_PAYLOAD)
+    )
 
     def __init__(self) -> None:
         self._rules = default_ruleset()
@@ -153,6 +165,9 @@ class SignaturesAnalyzer(Analyzer):
         if python is not None:
             findings.extend(self._code_finding(item.path, hit, index) for hit in python[0])
             findings.extend(self._prose_findings(item.path, python[1].prose))
+        if kind in (FileType.SHELL, FileType.MARKDOWN) and shell_role(item) is not None:
+            shell = shell_hits(item.path, text, doc, index, findings)
+            findings.extend(self._code_finding(item.path, hit, index) for hit in shell)
         findings.extend(self._decoded_findings(item.path, text, kind, python))
         findings.extend(self._yara_text_findings(item.path, text, index, doc))
         if self._lookalikes is not None:

@@ -78,6 +78,8 @@ class Flow:
     """Names such as `base64`, `hex`, `zlib`, `encrypt`, `concat`, in order."""
     destination: str | None = None
     """The literal host, URL or command at the sink when it is known."""
+    origin: str | None = None
+    """The variable, path or URL the source read, when it is known."""
 
 
 @dataclass(frozen=True)
