@@ -26,6 +26,10 @@ class SourceKind(StrEnum):
     COMMAND_OUTPUT = "command_output"
     NETWORK = "network"
     USER_INPUT = "user_input"
+    FILE = "file"
+    """A file of the skill or project read by path (a config file, a template)."""
+    ENCODED_LITERAL = "encoded_literal"
+    """A literal of the code itself, decoded or decompressed at run time."""
 
 
 class SinkKind(StrEnum):
@@ -78,6 +82,10 @@ class Flow:
     """Names such as `base64`, `hex`, `zlib`, `encrypt`, `concat`, in order."""
     destination: str | None = None
     """The literal host, URL or command at the sink when it is known."""
+    source_name: str = ""
+    """What the source read: a variable name, a path or a command."""
+    qualifiers: tuple[str, ...] = ()
+    """Facts about the sink that move severity, such as `restricted_builtins`."""
 
 
 @dataclass(frozen=True)
