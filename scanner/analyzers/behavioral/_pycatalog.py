@@ -79,7 +79,7 @@ TRANSFORMS: dict[str, str] = {
 DECODERS = frozenset(name for name, kind in TRANSFORMS.items() if kind == "decode")
 TRANSFORM_MODULES = frozenset(
     {"base64", "binascii", "zlib", "gzip", "bz2", "lzma", "json", "pickle", "marshal",
-     "urllib.parse", "codecs", "bytes", "cryptography", "Crypto", "nacl", "fernet"}
+     "urllib", "codecs", "bytes", "cryptography", "Crypto", "nacl", "fernet"}
 )  # fmt: skip
 
 CLIENT_TAGS: dict[str, str] = {

@@ -309,6 +309,8 @@ class Evaluator(CallsMixin):
             if name and self._is_import_root(func):
                 return name, func.attr, EMPTY
             return "", func.attr, self.eval(func.value, depth)
+        if not isinstance(func, ast.Name):
+            return "", "", self.eval(func, depth)
         return name, "", EMPTY
 
     def _compare(self, node: ast.Compare, depth: int) -> Value:
