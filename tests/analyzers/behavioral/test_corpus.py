@@ -11,7 +11,7 @@ import pytest
 from scanner.core.models import Finding, Severity
 from scanner.intake.loader import load_package
 from scanner.settings import Settings
-from tests.analyzers.support import run_analyzers
+from tests.analyzers.support import run_analyzers, steps_of
 from tests.analyzers.test_corpus import CORPUS, SAMPLES
 
 DATAFLOW = {
@@ -41,7 +41,7 @@ def test_dataflow_sample_is_found_with_its_path(name, tmp_path):
     hits = [f for f in findings if f.rule_id == rule and f.severity.rank >= Severity.HIGH.rank]
     at_sink = [f for f in hits if (f.file_path, f.line_number) == (file, line)]
     assert at_sink, [(f.file_path, f.line_number) for f in findings]
-    flow = at_sink[0].metadata["flow"]
+    flow = steps_of(at_sink[0])
     assert flow[0]["role"] == "source"
     assert (flow[-1]["file"], flow[-1]["line"], flow[-1]["role"]) == (file, line, "sink")
 
@@ -50,7 +50,7 @@ def test_env_doctor_path_runs_from_the_dump_to_the_post(tmp_path):
     findings = behavioral_findings(CORPUS / "env-doctor", tmp_path)
 
     top = max(findings, key=lambda f: f.severity.rank)
-    lines = [step["line"] for step in top.metadata["flow"]]
+    lines = [step["line"] for step in steps_of(top)]
     assert top.severity is Severity.CRITICAL
     assert lines[0] == 17
     assert 33 in lines

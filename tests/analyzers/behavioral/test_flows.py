@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from scanner.core.models import Finding, Severity
-from tests.analyzers.support import skill_md
+from tests.analyzers.support import skill_md, steps_of, transforms_of
 
 HIGH = Severity.HIGH.rank
 
@@ -51,8 +51,8 @@ def test_each_secret_source_sent_to_unknown_host_is_high(scan, code):
     finding = top(findings, "behavioral.secret-exfiltration")
     assert finding.severity.rank >= HIGH
     assert finding.file_path == "scripts/run.py"
-    assert finding.metadata["flow"][0]["role"] == "source"
-    assert finding.metadata["flow"][-1]["role"] == "sink"
+    assert steps_of(finding)[0]["role"] == "source"
+    assert steps_of(finding)[-1]["role"] == "sink"
     assert finding.line_number == program.count("\n")
 
 
@@ -134,7 +134,7 @@ def test_encoding_transforms_are_recorded_and_make_it_critical(scan, code, name)
     findings = scan({"scripts/t.py": program}, "behavioral")
 
     finding = top(findings, "behavioral.secret-exfiltration")
-    assert name in finding.metadata["transforms"]
+    assert name in transforms_of(finding)
     assert finding.severity is Severity.CRITICAL
 
 
@@ -157,7 +157,7 @@ def test_string_building_is_followed(scan, code, name):
 
     finding = top(findings, "behavioral.secret-exfiltration")
     assert finding.severity is Severity.HIGH
-    assert name in finding.metadata["transforms"]
+    assert name in transforms_of(finding)
 
 
 def test_cross_file_flow_read_encoded_sent_in_three_modules(scan):
@@ -174,12 +174,12 @@ def test_cross_file_flow_read_encoded_sent_in_three_modules(scan):
     findings = scan(files, "behavioral")
 
     finding = top(findings, "behavioral.secret-exfiltration")
-    files_on_path = [step["file"] for step in finding.metadata["flow"]]
+    files_on_path = [step["file"] for step in steps_of(finding)]
     assert finding.severity is Severity.CRITICAL
     assert (finding.file_path, finding.line_number) == ("scripts/main.py", 6)
     assert files_on_path[0] == "scripts/collect.py"
     assert "scripts/pack.py" in files_on_path
-    assert finding.metadata["transforms"] == ["json", "base64"]
+    assert transforms_of(finding) == ["json", "base64"]
 
 
 def test_flow_through_arguments_returns_and_class_attributes(scan):
@@ -197,7 +197,7 @@ def test_flow_through_arguments_returns_and_class_attributes(scan):
     findings = scan({"scripts/c.py": program}, "behavioral")
 
     finding = top(findings, "behavioral.secret-exfiltration")
-    details = " ".join(step["detail"] for step in finding.metadata["flow"])
+    details = " ".join(step["detail"] for step in steps_of(finding))
     assert finding.line_number == 11
     assert "returned by secret()" in details
     assert ".token" in details
@@ -323,7 +323,7 @@ def test_decoded_literal_executed_is_critical(scan):
 
     finding = top(findings, "behavioral.obfuscated-execution")
     assert finding.severity is Severity.CRITICAL
-    assert finding.metadata["transforms"] == ["base64-decode", "zlib-decode"]
+    assert transforms_of(finding) == ["base64-decode", "zlib-decode"]
 
 
 PERSIST = {
