@@ -18,8 +18,8 @@ Rules:
         built from encoded data; high otherwise; low when a variable named after a
         vendor (`GITHUB_TOKEN`) goes to a literal URL of that vendor's host.
     behavioral.command-injection (high/medium): program input reaches a shell
-        (`shell=True`, `os.system`, `sh -c`) or chooses the program to run (high);
-        an argument list built at run time from input, or a command read from a
+        (`shell=True`, `os.system`, `sh -c`): high; input that picks the program or
+        builds the argument list without a shell, or a shell command read from a
         file (a config naming the command), is medium. `shlex.quote` clears it.
     behavioral.code-injection (high/medium/low): program input reaches `eval`,
         `exec`, `compile` or `runpy` (high; medium with `__builtins__` removed or
@@ -32,8 +32,9 @@ Rules:
     behavioral.persistence (high; medium when SKILL.md says so): the code writes
         shell start-up files, crontab, systemd units, LaunchAgents,
         `authorized_keys`, git hooks or agent settings and instruction files.
-    behavioral.path-traversal (high): program input is joined under a folder and
-        the result is written, with no containment check in that function.
+    behavioral.path-traversal (high/medium): program input is joined under a
+        folder and the result is written, with no containment check in that function;
+        medium when the input travelled through more than a few steps or files.
     behavioral.undeclared-capability (medium/low): the code reads secrets
         (medium), uses the network, runs programs or writes outside its folder
         (low) while neither `allowed-tools` nor the description and body of

@@ -146,6 +146,7 @@ _GENERIC_WORDS = frozenset({"api", "secret", "token", "access", "auth", "app", "
                             "private", "client", "session", "password", "key"})  # fmt: skip
 _VENDOR_ALIASES = {"aws": "amazonaws", "gh": "github", "hf": "huggingface", "gcp": "googleapis"}
 _MAX_FLOW_FINDINGS = 200
+_NEAR_STEPS = 7
 Verdict = tuple[Rule, Severity]
 
 
@@ -217,11 +218,11 @@ class Judge:
         if flow.sink is SinkKind.SHELL:
             return COMMAND_INJECTION, Severity.MEDIUM if from_file else Severity.HIGH
         if flow.sink is SinkKind.PROCESS:
-            if "argv_runtime" in flow.qualifiers:
-                return (COMMAND_INJECTION, Severity.MEDIUM) if not from_file else None
-            return COMMAND_INJECTION, Severity.MEDIUM if from_file else Severity.HIGH
+            # NOTE: without a shell, input picks a program or its arguments; running the
+            # command a user typed is what many CLI wrappers are for.
+            return (COMMAND_INJECTION, Severity.MEDIUM) if not from_file else None
         if flow.sink is SinkKind.FILE_WRITE and "path" in flow.qualifiers and not from_file:
-            return None if "contained" in flow.qualifiers else (PATH_TRAVERSAL, Severity.HIGH)
+            return None if "contained" in flow.qualifiers else (PATH_TRAVERSAL, _traversal(flow))
         return self._code(flow, from_file)
 
     def _code(self, flow: Flow, from_file: bool) -> Verdict | None:
@@ -360,6 +361,13 @@ _VERBS = {
     Capability.PERSIST: "install itself to run again",
     Capability.WRITE_FILES: "write files",
 }
+
+
+def _traversal(flow: Flow) -> Severity:
+    """Return HIGH for a short path in one file, MEDIUM when the input came from far away."""
+    files = {step.file for step in flow.steps}
+    near = len(flow.steps) <= _NEAR_STEPS and len(files) == 1
+    return Severity.HIGH if near else Severity.MEDIUM
 
 
 def _is_first_party(flow: Flow) -> bool:

@@ -120,13 +120,13 @@ HTTP_DATA_ONLY = frozenset({"urllib.request.Request"})
 
 SHELL_CALLS = frozenset(
     {"os.system", "os.popen", "subprocess.getoutput", "subprocess.getstatusoutput",
-     "commands.getoutput", "asyncio.create_subprocess_shell", "pty.spawn"}
+     "commands.getoutput", "asyncio.create_subprocess_shell"}
 )  # fmt: skip
 SUBPROCESS_CALLS = frozenset(
     {"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output",
      "subprocess.Popen", "asyncio.create_subprocess_exec", "sh.Command", "plumbum.local"}
 )  # fmt: skip
-EXEC_PREFIXES = ("os.exec", "os.spawn", "os.posix_spawn")
+EXEC_PREFIXES = ("os.exec", "os.spawn", "os.posix_spawn", "pty.spawn")
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "/bin/sh", "/bin/bash", "/usr/bin/bash",
                     "/bin/zsh", "cmd", "cmd.exe", "powershell", "pwsh"})  # fmt: skip
 EVAL_CALLS = frozenset(

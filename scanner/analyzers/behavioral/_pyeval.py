@@ -26,7 +26,7 @@ from scanner.analyzers.behavioral._pyvalue import (
 )
 from scanner.analyzers.behavioral.flow import Budget, LanguageResult, SourceKind, Step
 
-MAX_ROUNDS = 8
+MAX_ROUNDS = 12
 MAX_DEPTH = 40
 _Key = tuple[str, str]
 K = TypeVar("K")
@@ -43,19 +43,22 @@ class Evaluator(CallsMixin):
         self.vars: dict[_Key, Value] = {}
         self.returns: dict[str, Value] = {}
         self.attrs: dict[_Key, Value] = {}
-        self.changed = False
+        self._readers: dict[object, set[str]] = {}
+        self._dirty: set[str] = set()
         self.current_file: str | None = None
         self.scope: Scope | None = None
 
     def run(self) -> None:
-        """Evaluate every scope until nothing changes (bounded)."""
+        """Evaluate every scope, then those whose inputs grew, until none did (bounded)."""
         self._seed_inputs()
+        pending = list(self.index.scopes)
         for _ in range(MAX_ROUNDS):
-            self.changed = False
-            for scope in self.index.scopes:
+            self._dirty = set()
+            for scope in pending:
                 self._run_scope(scope)
-            if not self.changed:
+            if not self._dirty:
                 break
+            pending = [scope for scope in self.index.scopes if scope.id in self._dirty]
 
     def _seed_inputs(self) -> None:
         for scope in self.index.scopes:
@@ -154,7 +157,12 @@ class Evaluator(CallsMixin):
         new = old.merge(value)
         if new.size() != old.size():
             table[key] = new
-            self.changed = True
+            self._dirty |= self._readers.get((id(table), key), set())
+
+    def _read(self, table: dict[K, Value], key: K) -> Value:
+        """Return a stored value and remember that the current scope depends on it."""
+        self._readers.setdefault((id(table), key), set()).add(self._current().id)
+        return table.get(key, EMPTY)
 
     def _var_key(self, name: str) -> _Key:
         scope = self._current()
@@ -164,8 +172,8 @@ class Evaluator(CallsMixin):
 
     def _lookup(self, name: str) -> Value:
         key = self._var_key(name)
-        found = self.vars.get(key)
-        if found is not None:
+        found = self._read(self.vars, key)
+        if key in self.vars:
             return found
         module = self._current().module
         if name in module.imports:
@@ -178,7 +186,7 @@ class Evaluator(CallsMixin):
         module = self.index.module_named(module_part) if module_part else None
         if module is None or module.root is None:
             return EMPTY
-        return self.vars.get((module.root.id, attribute), EMPTY)
+        return self._read(self.vars, (module.root.id, attribute))
 
     def _attr_key(self, node: ast.Attribute) -> _Key:
         owner = node.value
@@ -235,10 +243,10 @@ class Evaluator(CallsMixin):
         if name and self._is_import_root(node):
             return self._imported(name)
         base = self.eval(node.value, depth)
-        stored = self.attrs.get(self._attr_key(node), EMPTY)
+        stored = self._read(self.attrs, self._attr_key(node))
         for tag in base.tags:
             if tag.startswith("class:"):
-                stored = stored.merge(self.attrs.get((tag[6:], node.attr), EMPTY))
+                stored = stored.merge(self._read(self.attrs, (tag[6:], node.attr)))
         return Value(base.labels, base.strings).merge(stored)
 
     def _special_attribute(self, node: ast.Attribute, name: str) -> Value | None:
@@ -448,7 +456,7 @@ class Evaluator(CallsMixin):
         for keyword, value in call.kwargs.items():
             if keyword in params:
                 self._store(self.vars, (scope.id, keyword), value.hop(step))
-        returned = self.returns.get(scope.id, EMPTY)
+        returned = self._read(self.returns, scope.id)
         back = Step(call.path, call.node.lineno, "step", f"returned by {scope.name}()")
         result = returned.hop(back)
         if scope.name.endswith(".__init__"):

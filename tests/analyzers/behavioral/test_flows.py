@@ -256,10 +256,6 @@ INPUT_SINKS = {
         "import subprocess, sys\nsubprocess.call(['bash', '-c', sys.stdin.read()])",
         "behavioral.command-injection",
     ),
-    "program": (
-        "import subprocess, sys\nsubprocess.run([sys.argv[1], '--help'])",
-        "behavioral.command-injection",
-    ),
     "eval": ("import sys\nprint(eval(sys.argv[1]))", "behavioral.code-injection"),
     "exec-file": ("import sys\nexec(open(sys.argv[1]).read())", "behavioral.code-injection"),
     "compile": ("import sys\ncode = compile(input(), 'x', 'exec')", "behavioral.code-injection"),
@@ -272,6 +268,34 @@ def test_user_input_to_shell_or_eval_is_high(scan, code, rule):
     findings = scan({"scripts/i.py": code + "\n"}, "behavioral")
 
     assert top(findings, rule).severity is Severity.HIGH
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import subprocess, sys\nsubprocess.run([sys.argv[1], '--help'])\n",
+        "import subprocess, shlex\nsubprocess.run(shlex.split(input()))\n",
+        "import os, sys\nos.execvp(sys.argv[1], sys.argv[1:])\n",
+    ],
+    ids=["program-from-argv", "argv-split-from-input", "execvp"],
+)
+def test_input_choosing_the_program_without_a_shell_is_medium(scan, code):
+    findings = scan({"scripts/i.py": code}, "behavioral")
+
+    assert top(findings, "behavioral.command-injection").severity is Severity.MEDIUM
+
+
+def test_path_traversal_far_from_its_input_is_medium(scan):
+    files = {
+        "scripts/cli.py": "import sys\nfrom store import save\nsave(sys.argv[1], 'x')\n",
+        "scripts/store.py": (
+            "from pathlib import Path\n\ndef save(name, body):\n    (Path('out') / name).write_text(body)\n"
+        ),
+    }
+
+    findings = scan(files, "behavioral")
+
+    assert top(findings, "behavioral.path-traversal").severity is Severity.MEDIUM
 
 
 def test_import_module_by_input_is_medium(scan):
