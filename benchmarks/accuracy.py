@@ -1,11 +1,13 @@
 """Detection accuracy over labelled skills: recall and false positives, per category.
 
-Usage: python -m benchmarks.accuracy [ROOT] [--policy balanced] [--json OUT]
+Usage: python -m benchmarks.accuracy [ROOT] [--policy balanced] [--use-behavioral] [--json OUT]
 
 Every folder under ROOT holding an `_expected.json` is a sample. It is copied
 without that file (which holds the answer) and scanned through the engine and
 its sandbox. Two operating points are reported: "unsafe" (is_safe false) and
-"medium+" (any finding at MEDIUM or above).
+"medium+" (any finding at MEDIUM or above). `--use-behavioral` turns the dataflow
+analyzer on and also prints its own time per skill (median and max, warm: each
+sample analysed once before timing, in this process, without the sandbox).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import asyncio
 import json
 import shutil
+import statistics
 import tempfile
 import time
 from collections import defaultdict
@@ -31,7 +34,7 @@ def load_samples(root: Path) -> list[tuple[Path, dict]]:
     return [(p.parent, json.loads(p.read_text())) for p in sorted(root.rglob("_expected.json"))]
 
 
-async def scan_all(samples: list[tuple[Path, dict]], policy: str) -> dict[str, ScanResult]:
+async def scan_all(samples: list[tuple[Path, dict]], options: ScanOptions) -> dict[str, ScanResult]:
     results: dict[str, ScanResult] = {}
     with tempfile.TemporaryDirectory(prefix="accuracy-") as tmp:
         async with Engine(Settings()) as engine:
@@ -43,9 +46,7 @@ async def scan_all(samples: list[tuple[Path, dict]], policy: str) -> dict[str, S
                     folder, dest, ignore=shutil.ignore_patterns("_expected.json"), symlinks=True
                 )
                 async with gate:
-                    results[str(folder)] = await engine.scan_directory(
-                        dest, ScanOptions(policy=policy)
-                    )
+                    results[str(folder)] = await engine.scan_directory(dest, options)
 
             await asyncio.gather(*(one(folder) for folder, _ in samples))
     return results
@@ -82,18 +83,46 @@ def render(rows: dict, seconds: float, count: int) -> str:
     return "\n".join(lines)
 
 
+def behavioral_times(samples: list[tuple[Path, dict]], rounds: int = 5) -> list[float]:
+    """Return the behavioral analyzer's best time per sample in seconds, after a warm-up."""
+    from scanner.analyzers import registry
+    from scanner.intake.loader import load_package
+
+    analyzer = registry.instance("behavioral")
+    times = []
+    with tempfile.TemporaryDirectory(prefix="accuracy-time-") as tmp:
+        for folder, _ in samples:
+            dest = Path(tmp) / folder.name
+            shutil.copytree(folder, dest, ignore=shutil.ignore_patterns("_expected.json"))
+            package = load_package(dest, settings=Settings())
+            analyzer.analyze(package)
+            best = float("inf")
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                analyzer.analyze(package)
+                best = min(best, time.perf_counter() - t0)
+            times.append(best)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", nargs="?", type=Path, default=DEFAULT_ROOT)
     parser.add_argument("--policy", default="balanced")
+    parser.add_argument("--use-behavioral", action="store_true", help="run the dataflow analyzer")
     parser.add_argument("--json", type=Path, help="also write the table as JSON")
     args = parser.parse_args()
     samples = load_samples(args.root)
+    options = ScanOptions(policy=args.policy, use_behavioral=args.use_behavioral)
     t0 = time.perf_counter()
-    results = asyncio.run(scan_all(samples, args.policy))
+    results = asyncio.run(scan_all(samples, options))
     seconds = time.perf_counter() - t0
     rows = tally(samples, results)
     print(render(rows, seconds, len(samples)))
+    if args.use_behavioral:
+        times = sorted(behavioral_times(samples))
+        median = statistics.median(times)
+        print(f"behavioral per skill: median {median * 1000:.2f} ms, max {times[-1] * 1000:.2f} ms")
     if args.json:
         args.json.write_text(json.dumps({"seconds": seconds, "rows": rows}, indent=2))
 

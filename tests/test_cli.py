@@ -38,6 +38,22 @@ def test_safe_skill_exits_0_with_table(corpus_copy: Path):
     assert proc.stdout.startswith("git-churn-report: SAFE (policy balanced")
 
 
+def test_use_behavioral_flag_adds_dataflow_findings(corpus_copy: Path):
+    skill = str(corpus_copy / "code-search")
+
+    plain = json.loads(run_cli("scan", skill, "--format", "json").stdout)
+    proc = run_cli("scan", skill, "--format", "json", "--use-behavioral")
+
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1
+    assert "behavioral" in report["analyzers_used"]
+    assert "behavioral" not in plain["analyzers_used"]
+    hits = [f for f in report["findings"] if f["rule_id"] == "behavioral.command-injection"]
+    assert [(f["file_path"], f["line_number"], f["severity"]) for f in hits] == [
+        ("scripts/search.py", 8, "HIGH")
+    ]
+
+
 def test_missing_folder_exits_2_with_message(tmp_path: Path):
     proc = run_cli("scan", str(tmp_path / "nope"))
 

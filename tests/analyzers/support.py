@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 from scanner.analyzers import registry
 from scanner.core.models import Finding, Severity, SkillPackage, max_severity
@@ -45,3 +46,13 @@ def worst(findings: list[Finding]) -> Severity | None:
 def of_rule(findings: list[Finding], rule_id: str) -> list[Finding]:
     """Return the findings of one rule."""
     return [f for f in findings if f.rule_id == rule_id]
+
+
+def steps_of(finding: Finding) -> list[dict[str, Any]]:
+    """Return the flow path a behavioral finding carries in its metadata."""
+    return cast(list[dict[str, Any]], finding.metadata["flow"])
+
+
+def transforms_of(finding: Finding) -> list[str]:
+    """Return the transforms a behavioral finding carries in its metadata."""
+    return cast(list[str], finding.metadata["transforms"])

@@ -45,6 +45,36 @@ async def test_scan_reports_remote_code_execution_in_script(client, corpus_copy:
     assert body["timestamp"].endswith("Z") or "+00:00" in body["timestamp"]
 
 
+async def test_use_behavioral_runs_the_dataflow_analyzer(client, corpus_copy: Path):
+    skill = corpus_copy / "env-doctor"
+
+    resp = await client.post("/scan", json={"skill_directory": str(skill), "use_behavioral": True})
+
+    body = await resp.json()
+    assert resp.status == 200
+    assert "behavioral" in body["analyzers_used"]
+    flows = [f for f in body["findings"] if f["rule_id"] == "behavioral.secret-exfiltration"]
+    assert [(f["file_path"], f["line_number"], f["severity"]) for f in flows] == [
+        ("scripts/doctor.py", 27, "CRITICAL")
+    ]
+    assert flows[0]["metadata"]["flow"][0] == {
+        "file": "scripts/doctor.py",
+        "line": 17,
+        "role": "source",
+        "detail": "the whole environment",
+    }
+
+
+async def test_behavioral_stays_off_without_the_flag(client, corpus_copy: Path):
+    skill = corpus_copy / "env-doctor"
+
+    resp = await client.post("/scan", json={"skill_directory": str(skill)})
+
+    body = await resp.json()
+    assert "behavioral" not in body["analyzers_used"]
+    assert not [f for f in body["findings"] if f["analyzer"] == "behavioral"]
+
+
 async def test_scan_of_benign_sample_is_safe(client, corpus_copy: Path):
     resp = await client.post(
         "/scan", json={"skill_directory": str(corpus_copy / "git-churn-report")}
@@ -125,10 +155,10 @@ async def test_custom_policy_file_disables_rules(client, make_skill, tmp_path: P
         ({"skill_directory": "/x", "use_llm": "maybe"}, 422, "validation_error", "use_llm"),
         ({"skill_directory": "/x", "use_llm": True}, 400, "analyzer_unavailable", "use_llm"),
         (
-            {"skill_directory": "/x", "use_behavioral": True},
+            {"skill_directory": "/x", "use_virustotal": True},
             400,
             "analyzer_unavailable",
-            "use_behavioral",
+            "use_virustotal",
         ),
         ({"skill_directory": "/x", "policy": "paranoid"}, 422, "invalid_policy", "paranoid"),
         ({"skill_directory": "/nonexistent/skill/folder"}, 422, "invalid_package", "folder"),

@@ -45,8 +45,10 @@ async def test_analyzers_lists_real_rule_counts_and_missing_flags(client):
     assert items["signatures"]["available"] is True
     assert items["signatures"]["rule_count"] >= 30
     assert items["signatures"]["activation"]["kind"] == "default"
-    assert items["behavioral"]["available"] is False
+    assert items["behavioral"]["available"] is True
     assert items["behavioral"]["activation"] == {"kind": "flag", "detail": "use_behavioral"}
+    assert items["behavioral"]["rule_count"] == 9
+    assert items["llm"]["available"] is False
     assert items["llm"]["activation"]["detail"] == "use_llm"
 
 

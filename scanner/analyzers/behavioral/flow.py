@@ -26,6 +26,10 @@ class SourceKind(StrEnum):
     COMMAND_OUTPUT = "command_output"
     NETWORK = "network"
     USER_INPUT = "user_input"
+    FILE = "file"
+    """A file of the skill or project read by path (a config file, a template)."""
+    ENCODED_LITERAL = "encoded_literal"
+    """A literal of the code itself, decoded or decompressed at run time."""
 
 
 class SinkKind(StrEnum):
@@ -79,7 +83,9 @@ class Flow:
     destination: str | None = None
     """The literal host, URL or command at the sink when it is known."""
     origin: str | None = None
-    """The variable, path or URL the source read, when it is known."""
+    """What the source read, when it is known: a variable name, a path, a URL or a command."""
+    qualifiers: tuple[str, ...] = ()
+    """Facts about the sink that move severity, such as `restricted_builtins`."""
 
 
 @dataclass(frozen=True)
