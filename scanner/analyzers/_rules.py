@@ -48,6 +48,7 @@ from scanner.core.models import Category, Severity
 RULES_PACKAGE = "scanner"
 RULES_FOLDER = "rules"
 MAX_HITS_PER_RULE = 20
+_PACK_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FRAGMENT_REF = re.compile(r"\{\{(\w+)\}\}")
 _MAX_FRAGMENT_DEPTH = 4
 _SEVERITIES = list(Severity)
@@ -469,7 +470,9 @@ def _check_unique(ids: list[str], what: str) -> None:
 def parse_pack(text: str, name: str) -> RulePack:
     """Validate the YAML text of one pack."""
     try:
-        data = yaml.safe_load(text)
+        # NOTE: the C loader parses the packs about ten times faster than the pure
+        # Python one; the packs ship with the code, so the safe subset is all they use.
+        data = yaml.load(text, Loader=_PACK_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise RuleError(f"{name}: invalid YAML: {exc}") from exc
     try:
