@@ -27,7 +27,6 @@ import contextlib
 import enum
 import itertools
 import logging
-import multiprocessing
 import pickle
 from collections import deque
 from collections.abc import Coroutine, Sequence
@@ -35,7 +34,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sandbox import protocol
+from sandbox import forkserver, protocol
 from sandbox._process import (
     LaunchOptions,
     WorkerHandle,
@@ -50,7 +49,6 @@ from scanner.core.models import Finding, SkillPackage
 
 logger = logging.getLogger(__name__)
 
-PRELOAD = ("scanner.analyzers", "sandbox.worker")
 EXIT_GRACE_SECONDS = 1.0
 KILL_GRACE_SECONDS = 5.0
 RESPAWN_DELAY_SECONDS = 0.1
@@ -134,7 +132,7 @@ class SandboxPool:
         self._task_timeout = task_timeout
         self._max_reply_bytes = max_reply_bytes
         self._options = LaunchOptions(memory_limit_mb, tuple(plugin_modules), start_timeout)
-        self._context = multiprocessing.get_context("forkserver")
+        self._context = forkserver.context()
         self._state = _State.NEW
         self._closed = asyncio.Event()
         self._workers: set[WorkerHandle] = set()
@@ -180,7 +178,6 @@ class SandboxPool:
         if self._state is not _State.NEW:
             raise RuntimeError("a sandbox pool is started only once")
         self._state = _State.STARTING
-        self._context.set_forkserver_preload(list(PRELOAD))
         try:
             await self._start_workers()
         except BaseException:

@@ -23,6 +23,7 @@ from pathlib import Path
 from sandbox import protocol
 from sandbox.protocol import RunRequest, TaskFailed, TaskSucceeded, WorkerReady
 from scanner import logs
+from scanner._heap import return_large_buffers
 from scanner.analyzers import registry
 from scanner.analyzers.base import Analyzer
 from scanner.core.models import Finding, SkillPackage
@@ -67,6 +68,7 @@ def isolate(memory_limit_mb: int) -> None:
     _set_limit(resource.RLIMIT_DATA, memory_limit_mb * MIB)
     _set_limit(resource.RLIMIT_FSIZE, 0)
     _set_limit(resource.RLIMIT_CORE, 0)
+    return_large_buffers()
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)

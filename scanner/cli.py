@@ -133,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "serve":
         return _serve(args)
+    # NOTE: the fork server loads the analyzers while this process imports the engine.
+    from sandbox.forkserver import prestart
+
+    prestart()
     logs.configure(json_lines=False, level=logging.WARNING)
     try:
         return asyncio.run(_scan(args, _folders(args)))
@@ -147,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if not args.reload:
+        # NOTE: the fork server loads the analyzers while this process imports the server.
+        from sandbox.forkserver import prestart
+
+        prestart()
     from scanner import logs
     from scanner.core.errors import ScannerError
     from scanner.server.app import run_server

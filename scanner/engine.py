@@ -13,6 +13,9 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +36,8 @@ from scanner.logs import scan_id_var
 from scanner.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+_ADMITTED: ContextVar[bool] = ContextVar("admitted", default=False)
 
 
 def new_scan_id() -> str:
@@ -83,6 +88,7 @@ class Engine:
         self.settings = settings
         import_plugins(settings.plugin_modules)
         self._owns_pool = pool is None
+        self._slots = asyncio.Semaphore(settings.max_active_scans or 2 * settings.pool_size)
         self.pool = pool or SandboxPool(
             settings.pool_size,
             task_timeout=settings.analyzer_timeout_seconds,
@@ -136,6 +142,26 @@ class Engine:
         chosen = select_analyzers(options, policy, default_analyzers(), set(registry.names()))
         return policy, chosen
 
+    @asynccontextmanager
+    async def admit(self) -> AsyncIterator[None]:
+        """Hold one of the engine's active-scan slots (re-entrant within one task).
+
+        Only `max_active_scans` scans hold a loaded package at once; the others wait
+        here, before they extract or load anything. The workers could not run them
+        sooner anyway, and each loaded package (with its packed copy) holds the
+        skill's bytes in memory, so this bounds the memory of many concurrent large
+        uploads, and the threads that load them compete less with the event loop.
+        """
+        if _ADMITTED.get():
+            yield
+            return
+        async with self._slots:
+            token = _ADMITTED.set(True)
+            try:
+                yield
+            finally:
+                _ADMITTED.reset(token)
+
     async def scan_directory(
         self,
         root: Path,
@@ -146,6 +172,18 @@ class Engine:
     ) -> ScanResult:
         """Scan one skill folder that the caller has already confined."""
         policy, chosen = self.plan(options)
+        async with self.admit():
+            return await self._scan(root, options, policy, chosen, label, scan_id)
+
+    async def _scan(
+        self,
+        root: Path,
+        options: ScanOptions,
+        policy: Policy,
+        chosen: list[str],
+        label: str | None,
+        scan_id: str | None,
+    ) -> ScanResult:
         scan_id = scan_id or new_scan_id()
         token = scan_id_var.set(scan_id)
         try:

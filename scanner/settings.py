@@ -58,6 +58,12 @@ class Settings(BaseSettings):
 
     pool_size: int = Field(default_factory=_default_pool_size, ge=1, le=64)
     analyzer_timeout_seconds: float = Field(default=60.0, gt=0)
+    max_active_scans: int | None = Field(
+        default=None,
+        ge=1,
+        description="Scans that may hold a loaded skill at once (extracting, loading or "
+        "being analyzed); the others wait their turn. Default: twice the pool size.",
+    )
     worker_memory_mb: int = Field(default=1024, ge=64)
     plugin_modules: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="Extra modules that register analyzers (comma-separated)."

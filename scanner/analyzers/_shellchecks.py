@@ -27,11 +27,17 @@ from dataclasses import dataclass
 
 from pydantic import JsonValue
 
-from scanner.analyzers._markdown import MarkdownDoc, Verdict
+from scanner.analyzers._markdown import MarkdownDoc
 from scanner.analyzers._pyast import CodeCheck, CodeHit
-from scanner.analyzers._rules import step_up
+from scanner.analyzers._rules import in_context
 from scanner.analyzers._text import LineIndex
-from scanner.analyzers.behavioral._shellvalues import DECODERS, SECRET_SOURCES, host_of, tables
+from scanner.analyzers.behavioral._shellvalues import (
+    DECODERS,
+    SECRET_SOURCES,
+    download_severity,
+    host_of,
+    tables,
+)
 from scanner.analyzers.behavioral.flow import Budget, Flow, SinkKind, SourceKind
 from scanner.analyzers.behavioral.shell import analyze_text
 from scanner.core.models import Category, Finding, Severity
@@ -133,7 +139,7 @@ def shell_hits(
         if judged is None:
             continue
         line = flow.steps[-1].line
-        severity = _in_context(judged.severity, doc, index, line)
+        severity = in_context(judged.severity, doc, index, line)
         hit = CodeHit(judged.item.check, line, severity, judged.detail, _metadata(flow))
         if _covered(judged.item, hit, (flow.steps[0].line, line), reported):
             continue
@@ -152,7 +158,7 @@ def judge(flow: Flow) -> _Judged | None:
         return _Judged(ENCODED_EXEC, severity, f"{'/'.join(flow.transforms)} output is run")
     if flow.sink in _EXEC_SINKS and flow.source is SourceKind.NETWORK:
         origin = flow.origin or ""
-        return _Judged(DOWNLOAD_TO_EXEC, _download_severity(origin), f"{origin or 'a download'}")
+        return _Judged(DOWNLOAD_TO_EXEC, download_severity(origin), f"{origin or 'a download'}")
     if flow.sink in _NETWORK_SINKS and flow.source in SECRET_SOURCES:
         what = flow.origin or flow.source.value
         where = flow.destination or "an unknown host"
@@ -161,17 +167,6 @@ def judge(flow: Flow) -> _Judged | None:
             None if level is None else _Judged(SECRET_TO_NETWORK, level, f"{what} goes to {where}")
         )
     return None
-
-
-def _download_severity(origin: str) -> Severity:
-    found = tables()
-    if found.untrusted.search(origin):
-        return Severity.CRITICAL
-    if found.installer.search(origin):
-        return Severity.LOW
-    if found.release.search(origin):
-        return Severity.MEDIUM
-    return Severity.HIGH
 
 
 def _secret_severity(flow: Flow) -> Severity | None:
@@ -189,21 +184,6 @@ def _secret_severity(flow: Flow) -> Severity | None:
     if flow.source is SourceKind.KEYCHAIN and routine and named_https:
         return Severity.MEDIUM
     return Severity.HIGH
-
-
-def _in_context(
-    severity: Severity, doc: MarkdownDoc | None, index: LineIndex, line: int
-) -> Severity:
-    if doc is None:
-        return severity
-    last = index.line_of(len(index.text))
-    start, end = index.line_span(min(max(line, 1), last))
-    verdict = doc.context(start, max(end, start + 1))
-    if verdict is Verdict.ESCALATED:
-        return step_up(severity)
-    if verdict in (Verdict.NEGATED, Verdict.EXAMPLE):
-        return Severity.INFO
-    return severity
 
 
 def _metadata(flow: Flow) -> dict[str, JsonValue]:

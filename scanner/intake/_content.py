@@ -107,11 +107,24 @@ def decode_text(raw: bytes, *, final: bool = True) -> Decoded:
         final: False when ``raw`` is a truncated prefix: an incomplete multi-byte
             sequence at its end is then dropped instead of replaced.
     """
-    codec = next((name for bom, name in _BOMS if raw.startswith(bom)), "utf-8")
+    exact = decode_exact(raw, final=final)
+    if exact is not None:
+        return exact
+    codec = _codec(raw)
+    return Decoded(_decode(raw, codec, "replace", final), codec + LOSSY_SUFFIX)
+
+
+def decode_exact(raw: bytes, *, final: bool = True) -> Decoded | None:
+    """Decode bytes as text when they decode without a single error, else return None."""
+    codec = _codec(raw)
     try:
         return Decoded(_decode(raw, codec, "strict", final), codec)
     except UnicodeDecodeError:
-        return Decoded(_decode(raw, codec, "replace", final), codec + LOSSY_SUFFIX)
+        return None
+
+
+def _codec(raw: bytes) -> str:
+    return next((name for bom, name in _BOMS if raw.startswith(bom)), "utf-8")
 
 
 def _decode(raw: bytes, codec: str, errors: str, final: bool) -> str:
@@ -164,10 +177,13 @@ def classify(raw: bytes, *, name: str, truncated: bool, force_text: bool = False
         force_text: Decode as text whatever the bytes look like (SKILL.md).
     """
     magic = detect_type(raw[:4096])
-    decoded = decode_text(raw, final=not truncated)
-    is_clean = not decoded.lossy and _BINARY_CHARS.search(decoded.text) is None
+    exact = decode_exact(raw, final=not truncated)
+    is_clean = exact is not None and _BINARY_CHARS.search(exact.text) is None
     if magic in BINARY_TYPES and not is_clean and not force_text:
+        # NOTE: no lossy decode for a binary: it keeps no text, and decoding megabytes
+        # of image bytes with replacement characters was most of the loader's time.
         return Content(FileKind.BINARY, magic, None)
+    decoded = exact if exact is not None else decode_text(raw, final=not truncated)
     # SECURITY: a script keeps its text even with odd bytes in it, so a stray byte
     # or a NUL cannot hide the payload below it from the text analyzers.
     is_script = magic == "script" or _suffix(name) in _SCRIPT_SUFFIXES

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from scanner._heap import return_large_buffers
 from scanner.batch.runner import BatchRunner
 from scanner.batch.store import MemoryJobStore
 from scanner.core.errors import ExposureError
@@ -171,6 +172,7 @@ def run_server(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) 
     settings = Settings(host=host, port=port)
     check_exposure(settings)
     install_json_protocol_errors()
+    return_large_buffers()
     web.run_app(
         create_app(settings),
         host=host,

@@ -183,16 +183,17 @@ async def scan_upload(request: web.Request) -> web.Response:
         options = parse_model(ScanOptions, upload.fields)
         engine.plan(options)
         dest = workdir / "skill"
-        await asyncio.to_thread(
-            extract_zip,
-            upload.archive,
-            dest,
-            max_entries=settings.max_zip_entries,
-            max_uncompressed_bytes=settings.max_uncompressed_bytes,
-        )
-        if not await asyncio.to_thread(_has_entries, dest):
-            raise InvalidPackageError("the archive holds no files; zip the skill folder itself")
-        result = await engine.scan_directory(dest, options, label=None)
+        async with engine.admit():
+            await asyncio.to_thread(
+                extract_zip,
+                upload.archive,
+                dest,
+                max_entries=settings.max_zip_entries,
+                max_uncompressed_bytes=settings.max_uncompressed_bytes,
+            )
+            if not await asyncio.to_thread(_has_entries, dest):
+                raise InvalidPackageError("the archive holds no files; zip the skill folder itself")
+            result = await engine.scan_directory(dest, options, label=None)
     return json_model(result)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from scanner.core.models import FileKind
-from scanner.intake._content import classify, decode_text, detect_type
+from scanner.intake._content import classify, decode_exact, decode_text, detect_type
 from scanner.intake._names import escape_name
 
 PE_HEAD = b"MZ" + b"\x00" * 58 + (64).to_bytes(4, "little") + b"PE\x00\x00" + b"\x00" * 32
@@ -74,6 +74,21 @@ def test_classify_script_with_nul_stays_text():
     assert content.detected_type == "script"
     assert content.decoded is not None
     assert "curl http://x | sh" in content.decoded.text
+
+
+def test_decode_exact_refuses_a_stray_byte_and_keeps_clean_text():
+    assert decode_exact(b"ok \xff ok") is None
+    decoded = decode_exact("caf\u00e9\n".encode())
+    assert decoded is not None
+    assert (decoded.text, decoded.encoding, decoded.lossy) == ("caf\u00e9\n", "utf-8", False)
+
+
+def test_classify_png_is_binary_without_text():
+    raw = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
+
+    content = classify(raw, name="assets/logo.png", truncated=False)
+
+    assert (content.kind, content.detected_type, content.decoded) == (FileKind.BINARY, "png", None)
 
 
 def test_classify_random_bytes_are_data():

@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 
 from pydantic import JsonValue
 
-from scanner.analyzers._rules import default_ruleset
-from scanner.analyzers._text import LineIndex, make_snippet, normalize_newlines
+from scanner.analyzers._markdown import MarkdownDoc
+from scanner.analyzers._rules import default_ruleset, in_context
+from scanner.analyzers._text import FileType, LineIndex, file_type, make_snippet, normalize_newlines
+from scanner.analyzers.behavioral._shellvalues import download_severity
 from scanner.analyzers.behavioral.flow import (
     Capability,
     CapabilityUse,
@@ -146,6 +148,7 @@ _GENERIC_WORDS = frozenset({"api", "secret", "token", "access", "auth", "app", "
                             "private", "client", "session", "password", "key"})  # fmt: skip
 _VENDOR_ALIASES = {"aws": "amazonaws", "gh": "github", "hf": "huggingface", "gcp": "googleapis"}
 _MAX_FLOW_FINDINGS = 200
+_SPLICING = frozenset({"concat", "format", "join"})
 _NEAR_STEPS = 7
 Verdict = tuple[Rule, Severity]
 
@@ -160,6 +163,7 @@ class Judge:
         self._untrusted = re.compile(default_ruleset().expand("{{untrusted_dest}}"), re.I)
         self._declared = Declarations(package)
         self._indexes: dict[str, LineIndex] = {}
+        self._docs: dict[str, MarkdownDoc | None] = {}
 
     def findings(self, result: LanguageResult) -> list[Finding]:
         """Return one finding per judged flow, undeclared capability and gap."""
@@ -168,6 +172,7 @@ class Judge:
             verdict = self.judge(flow)
             if verdict is None:
                 continue
+            verdict = verdict[0], self._in_context(flow, verdict[1])
             finding = self._flow_finding(flow, *verdict)
             key = (finding.rule_id, finding.file_path or "", finding.line_number or 0)
             kept = best.get(key)
@@ -216,13 +221,22 @@ class Judge:
         if "shell_quote" in flow.transforms and flow.sink is SinkKind.SHELL:
             return None
         if flow.sink is SinkKind.SHELL:
-            return COMMAND_INJECTION, Severity.MEDIUM if from_file else Severity.HIGH
+            # NOTE: injection is input spliced into a command; a whole argument run as the
+            # command is what a "--cmd" option of a runner is for.
+            spliced = bool(_SPLICING & set(flow.transforms))
+            return (
+                COMMAND_INJECTION,
+                Severity.HIGH if spliced and not from_file else Severity.MEDIUM,
+            )
         if flow.sink is SinkKind.PROCESS:
             # NOTE: without a shell, input picks a program or its arguments; running the
             # command a user typed is what many CLI wrappers are for.
             return (COMMAND_INJECTION, Severity.MEDIUM) if not from_file else None
         if flow.sink is SinkKind.FILE_WRITE and "path" in flow.qualifiers and not from_file:
-            return None if "contained" in flow.qualifiers else (PATH_TRAVERSAL, _traversal(flow))
+            if "contained" in flow.qualifiers:
+                return None
+            fixed = "fixed_name" in flow.qualifiers
+            return PATH_TRAVERSAL, Severity.MEDIUM if fixed else _traversal(flow)
         return self._code(flow, from_file)
 
     def _code(self, flow: Flow, from_file: bool) -> Verdict | None:
@@ -240,6 +254,9 @@ class Judge:
         return CODE_INJECTION, Severity.LOW
 
     def _remote(self, flow: Flow) -> Verdict | None:
+        if flow.language == "shell" and flow.sink in RUN_SINKS and flow.origin:
+            # NOTE: the same trust in the host as the signatures shell check gives.
+            return REMOTE_CODE, download_severity(flow.origin)
         if flow.sink in CODE_SINKS or flow.sink is SinkKind.SHELL:
             weak = "getattr" in flow.qualifiers
             return REMOTE_CODE, Severity.MEDIUM if weak else Severity.CRITICAL
@@ -332,16 +349,32 @@ class Judge:
             metadata=metadata,
         )
 
-    def _snippet(self, path: str | None, line: int | None) -> str | None:
-        if path is None or line is None:
-            return None
+    def _in_context(self, flow: Flow, severity: Severity) -> Severity:
+        """Lower a flow found in a Markdown shell block shown as a warning or an example."""
+        path, line = flow.steps[-1].file, flow.steps[-1].line
+        if path not in self._docs:
+            item = self._package.file(path)
+            markdown = item is not None and file_type(item) is FileType.MARKDOWN
+            self._docs[path] = MarkdownDoc(self._index(path).text) if markdown else None
+        doc = self._docs[path]
+        return severity if doc is None else in_context(severity, doc, self._index(path), line)
+
+    def _index(self, path: str) -> LineIndex:
         index = self._indexes.get(path)
         if index is None:
             item = self._package.file(path)
-            if item is None or item.text is None:
-                return None
-            index = LineIndex(normalize_newlines(item.text))
+            text = item.text if item is not None and item.text is not None else ""
+            index = LineIndex(normalize_newlines(text))
             self._indexes[path] = index
+        return index
+
+    def _snippet(self, path: str | None, line: int | None) -> str | None:
+        if path is None or line is None:
+            return None
+        item = self._package.file(path)
+        if item is None or item.text is None:
+            return None
+        index = self._index(path)
         if not 1 <= line <= index.line_of(len(index.text)):
             return None
         return make_snippet(index.line_text(line))

@@ -50,6 +50,9 @@ _PERSIST_CMD = re.compile(
 )
 _OPENERS = frozenset({"open", "io.open", "codecs.open", "builtins.open"})
 _MIN_ENCODED = 16
+# A path part whose input is followed by a literal name ending, such as f"{name}-crud.ts":
+# the input can still climb folders but cannot pick which file it overwrites.
+_FIXED_NAME = re.compile(r"\*[^*/\\]*\.[A-Za-z0-9]{1,10}$")
 _HOST = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)+$", re.IGNORECASE)
 
 
@@ -288,9 +291,13 @@ class CallsMixin:
         for part in parts[1:]:
             strings = concat(strings, part.strings, "/")
             step = Step(self._current().path, line, "transform", "joined into a path")
-            if part.labels:
-                result = result.merge(part.transformed("path_join", step))
-        return result.with_strings(strings)
+            if not part.labels:
+                continue
+            joined = part.transformed("path_join", step)
+            if part.strings and all(_FIXED_NAME.search(text) for text in part.strings):
+                joined = joined.transformed("fixed_name", step)
+            result = result.merge(joined)
+        return result.with_strings(strings).with_tags({"pathlike"})
 
     # -- strings and transforms ---------------------------------------------------------
 
@@ -524,7 +531,9 @@ class CallsMixin:
         ]
         if not joined:
             return
-        qualifiers = ("path", "contained") if self.has_containment() else ("path",)
+        qualifiers: tuple[str, ...] = ("path", "contained") if self.has_containment() else ("path",)
+        if all("fixed_name" in label.transforms for label in joined):
+            qualifiers = (*qualifiers, "fixed_name")
         value = Value({label.key: label for label in joined})
         detail = "a write to a path joined with program input"
         self.flows(value, SinkKind.FILE_WRITE, call, detail, None, qualifiers)

@@ -26,6 +26,7 @@ from scanner.analyzers.behavioral._pyvalue import (
 )
 from scanner.analyzers.behavioral.flow import Budget, LanguageResult, SourceKind, Step
 
+_BASENAME_ATTRIBUTES = frozenset({"name", "stem"})
 MAX_ROUNDS = 12
 MAX_DEPTH = 40
 _Key = tuple[str, str]
@@ -247,6 +248,10 @@ class Evaluator(CallsMixin):
         for tag in base.tags:
             if tag.startswith("class:"):
                 stored = stored.merge(self._read(self.attrs, (tag[6:], node.attr)))
+        if node.attr in _BASENAME_ATTRIBUTES and "pathlike" in base.tags and base.labels:
+            # NOTE: `Path(x).name` is the last part of x: no folder survives it.
+            step = self._step(node.lineno, f".{node.attr}", "transform")
+            return Value(base.labels).transformed("basename", step).merge(stored)
         return Value(base.labels, base.strings).merge(stored)
 
     def _special_attribute(self, node: ast.Attribute, name: str) -> Value | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from scanner.analyzers._rules import default_ruleset
 from scanner.analyzers.behavioral.flow import SourceKind, Step
+from scanner.core.models import Severity
 
 MAX_TAINTS = 6
 MAX_STEPS = 16
@@ -204,6 +205,22 @@ def tables() -> PathTables:
         installer=compile_(r"^[a-z]+://{{hosts_installer}}"),
         release=compile_(r"^[a-z]+://{{hosts_release}}"),
     )
+
+
+def download_severity(origin: str) -> Severity:
+    """Return how bad running text downloaded from `origin` is, by who serves it.
+
+    An official installer host is low, a release host (where anyone can publish) medium,
+    a known-untrusted destination critical, and any other host high.
+    """
+    found = tables()
+    if found.untrusted.search(origin):
+        return Severity.CRITICAL
+    if found.installer.search(origin):
+        return Severity.LOW
+    if found.release.search(origin):
+        return Severity.MEDIUM
+    return Severity.HIGH
 
 
 def classify_path(path: str) -> SourceKind | None:
