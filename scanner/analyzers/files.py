@@ -847,7 +847,7 @@ def _coverage_findings(item: SkillFile) -> Iterator[Finding]:
     if item.name_escaped:
         yield _finding(
             "files.not-scanned",
-            Category.PACKAGE_INTEGRITY,
+            Category.ANALYSIS_COVERAGE,
             Severity.LOW,
             "File name with undecodable bytes",
             "The name holds bytes that are not valid UTF-8; it is shown escaped.",
