@@ -40,7 +40,7 @@ START_LIMIT_S = 120.0
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.perf", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a short run (under 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="a short run (a few minutes)")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--base-url", help="measure this server instead of starting one")
     parser.add_argument("--server-pid", type=int, help="pid of --base-url's server (memory)")
