@@ -231,7 +231,7 @@ def test_render_writes_tables_into_the_results_section(tmp_path):
     text = doc.read_text()
     assert "old" not in text
     assert text.endswith(f"{render.END}\n\nafter\n")
-    assert "| small | 3 | 0.0 | 10.0 | 20.0 | 5.0 | 2,000.0 | 3,000.0 | 200.0x |" in text
+    assert "| small | 3 | 0.0 | 10.0 | 20.0 | 5.0 | 2,000.0 | 3,000.0 | 5.0 | 200.0x |" in text
     assert (
         "| 32 concurrent uploads: peak memory (PSS, all processes) | < 400 MiB | 500.0 MiB" in text
     )
