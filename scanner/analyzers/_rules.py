@@ -41,7 +41,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from scanner.analyzers._markdown import MarkdownDoc, Region, Verdict
-from scanner.analyzers._prefilter import Requirement, required_literals
+from scanner.analyzers._prefilter import Requirement, fold_case, required_literals
 from scanner.analyzers._text import FileType, LineIndex, make_snippet, mask_secret
 from scanner.core.models import Category, Severity
 
@@ -200,7 +200,7 @@ class LiteralFinder:
             self._automaton.make_automaton()
 
     def find(self, lowered: str) -> frozenset[str]:
-        """Return the literals that occur in a lower-cased text."""
+        """Return the literals that occur in a text in `fold_case` form."""
         if self._empty:
             return frozenset()
         return frozenset(literal for _, literal in self._automaton.iter(lowered))
@@ -227,7 +227,7 @@ class ScanTarget:
         found = self._lowered.get(regions)
         if found is None:
             text = self.doc.mask(regions) if self.doc is not None else self.text
-            found = (text, text.lower())
+            found = (text, fold_case(text))
             self._lowered[regions] = found
         return found
 
@@ -302,7 +302,15 @@ class RuleSet:
         self._by_id = {rule.id: rule for rule in self.rules}
         squats = [pack.typosquat for pack in packs if pack.typosquat is not None]
         self.typosquat = squats[0] if squats else None
-        self._secret_rules = [r for r in self.rules if r.spec.category is Category.HARDCODED_SECRET]
+        secret_rules = [r for r in self.rules if r.spec.category is Category.HARDCODED_SECRET]
+        self._secret_patterns = [
+            (pattern, _unless_starred(literals))
+            for rule in secret_rules
+            for pattern, literals in zip(rule.patterns, rule.literals, strict=True)
+        ]
+        self._secret_finder = LiteralFinder(
+            literal for _, req in self._secret_patterns if req for literal in req
+        )
 
     def rule(self, rule_id: str) -> CompiledRule:
         """Return the compiled rule with this id."""
@@ -368,9 +376,15 @@ class RuleSet:
         )
 
     def redact(self, text: str) -> str:
-        """Return `text` with every secret any secret rule recognises masked."""
-        for rule in self._secret_rules:
-            for pattern in rule.patterns:
+        """Return `text` with every secret any secret rule recognises masked.
+
+        A pattern runs only when one of its prefilter literals is in the text: one
+        Aho-Corasick pass replaces a pass of each of the thirty-odd patterns. Masking
+        cannot make a literal appear (see `_unless_starred`), so the look-up is done once.
+        """
+        present = self._secret_finder.find(fold_case(text))
+        for pattern, literals in self._secret_patterns:
+            if literals is None or not literals.isdisjoint(present):
                 text = pattern.sub(_masked_match, text)
         return text
 
@@ -457,6 +471,17 @@ class RuleSet:
             found = self.facts_in(target.text[scope[0] : scope[1]])
             target._facts[scope] = found
         return found
+
+
+def _unless_starred(literals: Requirement | None) -> Requirement | None:
+    """Return the literals, or None (always run) if one holds the mask's `*`.
+
+    Masking only puts `***` where characters were, so a literal without `*` that is
+    absent before masking is absent after it.
+    """
+    if literals is None or any("*" in literal for literal in literals):
+        return None
+    return literals
 
 
 def _masked_match(match: re.Match[str]) -> str:
