@@ -20,7 +20,8 @@ every snippet), and how evidence moves its severity:
 there is also a fragment, `{{hosts_<list>}}`. `examples.hit` holds text the rule must
 report above INFO, `examples.miss` text it must not (shown in the rule's first file
 type; rules for `any` file are shown as Markdown). `ast_fallback` rules apply to Python
-only when the file does not parse, the syntax-tree checks covering it otherwise.
+only where the file does not parse (the whole file, or the lines set aside to parse the
+rest), the syntax-tree checks covering it otherwise.
 
 Before a pattern runs, a literal it cannot match without (derived from the regex) is
 looked up in the lower-cased text, which skips most patterns on most files. Patterns
@@ -214,6 +215,9 @@ class ScanTarget:
     kind: FileType
     doc: MarkdownDoc | None = None
     python_parsed: bool = False
+    # Lines of a parsed Python file that were set aside to make it parse: the
+    # `ast_fallback` rules still read them.
+    unparsed_lines: frozenset[int] = frozenset()
     index: LineIndex = field(init=False)
     _facts: dict[tuple[int, int], frozenset[str]] = field(default_factory=dict)
     _lowered: dict[frozenset[Region], tuple[str, str]] = field(default_factory=dict)
@@ -396,7 +400,10 @@ class RuleSet:
                 continue
             if not self._applies(rule, target):
                 continue
+            partial = rule.spec.ast_fallback and target.python_parsed
             for hit in self._scan_rule(rule, target):
+                if partial and hit.line not in target.unparsed_lines:
+                    continue
                 key = (rule.id, hit.line)
                 if key not in best or hit.severity.rank > best[key].severity.rank:
                     best[key] = hit
@@ -405,7 +412,7 @@ class RuleSet:
     def _applies(self, rule: CompiledRule, target: ScanTarget) -> bool:
         if not rule.applies_to(target.kind):
             return False
-        return not (rule.spec.ast_fallback and target.python_parsed)
+        return not (rule.spec.ast_fallback and target.python_parsed and not target.unparsed_lines)
 
     def _scan_rule(self, rule: CompiledRule, target: ScanTarget) -> Iterable[Hit]:
         regions = rule.regions if target.doc is not None else _WHOLE
