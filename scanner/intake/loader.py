@@ -284,21 +284,24 @@ class _Walker:
             return
         try:
             self._read_git_file(git_fd, "config", f"{path}/config", escaped)
-            try:
-                hooks_fd = os.open("hooks", _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=git_fd)
-            except OSError:
-                return
-            try:
-                for entry in self._entries(hooks_fd):
-                    if entry.name.endswith(".sample") or self.stopped:
-                        continue
-                    name, name_escaped = escape_name(entry.name)
-                    hook = f"{path}/hooks/{name}"
-                    self._read_git_file(hooks_fd, entry.name, hook, escaped or name_escaped)
-            finally:
-                os.close(hooks_fd)
+            self._read_git_hooks(git_fd, f"{path}/hooks", escaped)
         finally:
             os.close(git_fd)
+
+    def _read_git_hooks(self, git_fd: int, path: str, escaped: bool) -> None:
+        try:
+            hooks_fd = os.open("hooks", _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=git_fd)
+        except OSError:
+            return
+        try:
+            for entry in self._entries(hooks_fd):
+                if entry.name.endswith(".sample") or self.stopped:
+                    continue
+                name, name_escaped = escape_name(entry.name)
+                hook = f"{path}/{name}"
+                self._read_git_file(hooks_fd, entry.name, hook, escaped or name_escaped)
+        finally:
+            os.close(hooks_fd)
 
     def _read_git_file(self, dir_fd: int, name: str, path: str, escaped: bool) -> None:
         try:
