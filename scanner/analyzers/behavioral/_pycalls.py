@@ -53,6 +53,7 @@ _MIN_ENCODED = 16
 # A path part whose input is followed by a literal name ending, such as f"{name}-crud.ts":
 # the input can still climb folders but cannot pick which file it overwrites.
 _FIXED_NAME = re.compile(r"\*[^*/\\]*\.[A-Za-z0-9]{1,10}$")
+_CONSTANT_FILE = re.compile(r"^[^*/\\]+\.[A-Za-z0-9]{1,10}$")
 _HOST = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)+$", re.IGNORECASE)
 
 
@@ -297,6 +298,12 @@ class CallsMixin:
             if part.strings and all(_FIXED_NAME.search(text) for text in part.strings):
                 joined = joined.transformed("fixed_name", step)
             result = result.merge(joined)
+        last = parts[-1]
+        if len(parts) > 1 and not last.labels and last.strings:
+            # NOTE: `base / name / "SKILL.md"`: the code, not the input, names the file.
+            if all(_CONSTANT_FILE.search(text) for text in last.strings):
+                step = Step(self._current().path, line, "transform", "joined into a path")
+                result = result.transformed("fixed_name", step)
         return result.with_strings(strings).with_tags({"pathlike"})
 
     # -- strings and transforms ---------------------------------------------------------
