@@ -922,9 +922,10 @@ class _Taint:
         (`.name`, `.stem`, `.suffix`), holds no folder separator.
         """
         yield node
-        if isinstance(node, ast.Attribute) and node.attr in ("name", "stem", "suffix"):
-            if not (isinstance(node.value, ast.Name) and node.value.id in self._args_objects):
-                return
+        owner = node.value if isinstance(node, ast.Attribute) else None
+        last_part = isinstance(node, ast.Attribute) and node.attr in ("name", "stem", "suffix")
+        if last_part and not (isinstance(owner, ast.Name) and owner.id in self._args_objects):
+            return
         children: list[ast.AST] = list(ast.iter_child_nodes(node))
         if isinstance(node, ast.Call):
             name = call_name(node)
@@ -986,7 +987,7 @@ def _traversal_hits(context: _Context) -> Iterator[CodeHit]:
 
 
 def _rejects_separators(tree: ast.Module) -> bool:
-    """Return True when the file tests some text for `..`, `/` or `\\` (`".." in name`)."""
+    """Return True when the file tests some text for `..` or a slash (`".." in name`)."""
     for node in _walk(tree):
         if not (isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant)):
             continue

@@ -214,7 +214,25 @@ class Judge:
             return SECRET_EXFILTRATION, Severity.HIGH
         if _is_first_party(flow):
             return SECRET_EXFILTRATION, Severity.LOW
+        if self._vendor_url_at_runtime(flow):
+            return SECRET_EXFILTRATION, Severity.MEDIUM
         return SECRET_EXFILTRATION, Severity.HIGH
+
+    def _vendor_url_at_runtime(self, flow: Flow) -> bool:
+        """Return True when a vendor's key goes to a run-time URL from a file naming its host.
+
+        Such a URL is, as far as the code shows, a link the vendor's API returned (a
+        download or next-page URL).
+        """
+        if flow.source is not SourceKind.ENV or _literal_host(flow.destination):
+            return False
+        vendors = {_vendor(name) for name in (flow.origin or "").split(", ")}
+        if not vendors or not all(vendors):
+            return False
+        sink = flow.steps[-1].file
+        item = self._package.file(sink)
+        hosts = {m.lower() for m in _URL_HOST.findall(item.text or "")} if item else set()
+        return all(any(str(word) in host for host in hosts) for word in vendors)
 
     def _input(self, flow: Flow) -> Verdict | None:
         from_file = flow.source is SourceKind.FILE
@@ -401,6 +419,17 @@ def _traversal(flow: Flow) -> Severity:
     files = {step.file for step in flow.steps}
     near = len(flow.steps) <= _NEAR_STEPS and len(files) == 1
     return Severity.HIGH if near else Severity.MEDIUM
+
+
+_URL_HOST = re.compile(r"https://([a-z0-9.-]+)", re.IGNORECASE)
+
+
+def _literal_host(destination: str | None) -> bool:
+    """Return True when the destination names a host in its own text."""
+    if not destination or "://" not in destination:
+        return False
+    host = urlsplit(destination).hostname or ""
+    return bool(host) and not set(host) & set("*${}")
 
 
 def _is_first_party(flow: Flow) -> bool:

@@ -299,11 +299,11 @@ class CallsMixin:
                 joined = joined.transformed("fixed_name", step)
             result = result.merge(joined)
         last = parts[-1]
-        if len(parts) > 1 and not last.labels and last.strings:
-            # NOTE: `base / name / "SKILL.md"`: the code, not the input, names the file.
-            if all(_CONSTANT_FILE.search(text) for text in last.strings):
-                step = Step(self._current().path, line, "transform", "joined into a path")
-                result = result.transformed("fixed_name", step)
+        # NOTE: `base / name / "SKILL.md"`: the code, not the input, names the file.
+        constant = bool(last.strings) and all(_CONSTANT_FILE.search(t) for t in last.strings)
+        if len(parts) > 1 and not last.labels and constant:
+            step = Step(self._current().path, line, "transform", "joined into a path")
+            result = result.transformed("fixed_name", step)
         return result.with_strings(strings).with_tags({"pathlike"})
 
     # -- strings and transforms ---------------------------------------------------------
