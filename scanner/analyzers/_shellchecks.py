@@ -37,6 +37,7 @@ from scanner.analyzers.behavioral._shellvalues import (
     download_severity,
     host_of,
     tables,
+    vendor_host_variable,
 )
 from scanner.analyzers.behavioral.flow import Budget, Flow, SinkKind, SourceKind
 from scanner.analyzers.behavioral.shell import analyze_text
@@ -182,6 +183,8 @@ def _secret_severity(flow: Flow) -> Severity | None:
         # NOTE: a token in a request to a named HTTPS API is how APIs are called.
         return None
     if flow.source is SourceKind.KEYCHAIN and routine and named_https:
+        return Severity.MEDIUM
+    if single_token and routine and vendor_host_variable(flow.origin or "", flow.destination):
         return Severity.MEDIUM
     return Severity.HIGH
 

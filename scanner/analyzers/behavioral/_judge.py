@@ -433,14 +433,31 @@ def _literal_host(destination: str | None) -> bool:
 
 
 def _is_first_party(flow: Flow) -> bool:
-    """Return True when a vendor-named variable goes to a literal URL on that vendor's host."""
-    if flow.source is not SourceKind.ENV or not flow.destination:
+    """Return True when a vendor-named variable goes to a literal URL on that vendor's host.
+
+    A key file kept in a folder named for its vendor (`~/.config/notion/api_key`) sent to
+    a host of that name counts the same.
+    """
+    if flow.source not in _FIRST_PARTY_SOURCES or not flow.destination:
         return False
     host = urlsplit(flow.destination).hostname if "://" in flow.destination else flow.destination
     if not host or "*" in host:
         return False
+    if flow.source is not SourceKind.ENV:
+        return _key_file_vendor(flow.origin or "") in host.lower().split(".")[:-1]
     vendors = {_vendor(name) for name in (flow.origin or "").split(", ")}
     return bool(vendors) and all(word and word in host.lower() for word in vendors)
+
+
+_FIRST_PARTY_SOURCES = frozenset({SourceKind.ENV, SourceKind.CREDENTIAL_FILE, SourceKind.USER_FILE})
+_VENDOR_KEY_FILE = re.compile(r"\.config[/\\]+([a-z][a-z0-9-]{2,30})[/\\]+[\w.-]+$", re.IGNORECASE)
+
+
+def _key_file_vendor(path: str) -> str | None:
+    """Return the vendor a key file's folder names (`~/.config/notion/api_key`: notion)."""
+    match = _VENDOR_KEY_FILE.search(path)
+    word = match.group(1).lower() if match else None
+    return None if word in _GENERIC_WORDS else word
 
 
 def _vendor(name: str) -> str | None:

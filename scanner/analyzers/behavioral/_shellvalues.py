@@ -153,6 +153,32 @@ def host_of(url: str | None) -> str | None:
     return match.group(1).lower() if match else None
 
 
+_HOST_VARIABLE = re.compile(
+    r"^(?:https?://)?\$\{?([A-Za-z][A-Za-z0-9]*)_\w*?(?:URL|URI|SITE|HOST|DOMAIN|BASE|ENDPOINT"
+    r"|INSTANCE|SERVER|ORIGIN)\}?(?:[/:?]|$)",
+    re.IGNORECASE,
+)
+
+
+def vendor_host_variable(variables: str, destination: str | None) -> bool:
+    """Return True when every token goes to a host held in a variable of the same vendor.
+
+    `$JIRA_API_TOKEN` to `$JIRA_SITE/rest/...`: the user's own instance of the service
+    the token belongs to, configured beside the token.
+    """
+    match = _HOST_VARIABLE.match((destination or "").strip("\"'"))
+    if match is None:
+        return False
+    vendor = match.group(1).lower()
+    names = [n.strip().lower() for n in variables.split(",") if n.strip()]
+    return (
+        bool(names)
+        and len(vendor) >= 3
+        and all(n.split("_", 1)[0] == vendor or not is_secret_name(n) for n in names)
+        and any(n.split("_", 1)[0] == vendor for n in names)
+    )
+
+
 def vendor_matches(variable: str, destination: str | None) -> bool:
     """Return True when a token variable goes to its own vendor (`GITHUB_TOKEN` to github)."""
     host = host_of(destination)
