@@ -328,3 +328,27 @@ def test_the_same_key_file_sent_to_another_host_stays_high(scan):
 
     assert worst is not None
     assert worst.rank >= HIGH
+
+
+# --- secrets in documentation -----------------------------------------------------------
+
+DOC_PLACEHOLDERS = skill_md(
+    '# Config\n\n```bash\nexport MAPS_API_KEY="mk_live_..."\n'
+    'export DB_PASSWORD="op://team-vault/db/password"\nAPP_PASSWORD=strong_password\n'
+    "API_KEY=sk_test_42ab\n```\n\n```python\nuser = make_user(password='letmein2024')\n"
+    "value = client.get_secret_value(SecretId='staging/db-creds')\n```\n"
+)
+
+
+def test_documentation_stand_ins_for_secrets_are_not_reported(scan):
+    findings = scan({"SKILL.md": DOC_PLACEHOLDERS}, "signatures")
+
+    assert of_rule(findings, "secret.assignment") == []
+
+
+def test_a_random_looking_password_in_a_config_is_still_reported(scan):
+    config = "DB_HOST=db.internal\nDB_PASSWORD=Hq7-vR2p!xT9wLm4\n"
+
+    assert _worst(scan({"config/.env.prod": config}, "signatures"), "secret.assignment") is (
+        Severity.MEDIUM
+    )
