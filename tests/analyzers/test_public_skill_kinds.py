@@ -352,3 +352,27 @@ def test_a_random_looking_password_in_a_config_is_still_reported(scan):
     assert _worst(scan({"config/.env.prod": config}, "signatures"), "secret.assignment") is (
         Severity.MEDIUM
     )
+
+
+# --- system configuration in setup guides -------------------------------------------------
+
+VPN_SETUP = skill_md(
+    "# VPN server\n\n## Configure\n\n```bash\nsudo tee /etc/wireguard/wg0.conf << 'EOF'\n"
+    "[Interface]\nListenPort = 51820\nEOF\n"
+    'echo "net.ipv4.ip_forward=1" | sudo tee /etc/sysctl.d/99-vpn.conf\n```\n'
+)
+
+
+def test_writing_one_services_config_folder_is_medium(scan):
+    findings = scan({"SKILL.md": VPN_SETUP}, "signatures")
+
+    assert _worst(findings, "priv.system-write") is Severity.MEDIUM
+
+
+def test_writing_a_cron_or_sudoers_folder_stays_high(scan):
+    body = VPN_SETUP.replace("/etc/wireguard/wg0.conf", "/etc/sudoers.d/vpn")
+
+    worst = _worst(scan({"SKILL.md": body}, "signatures"), "priv.system-write")
+
+    assert worst is not None
+    assert worst.rank >= HIGH
