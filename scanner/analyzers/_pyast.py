@@ -966,7 +966,9 @@ def _traversal_hits(context: _Context) -> Iterator[CodeHit]:
             continue
         for join, target in _joins(function, context.bindings):
             tainted = [p for p in _joined_parts(join) if context.path_taint.is_tainted(p)]
-            if not tainted:
+            # NOTE: when the base folder is itself the user's choice (an output folder,
+            # a folder being walked), no fixed folder is there to escape.
+            if not tainted or context.path_taint.is_tainted(_join_base(join)):
                 continue
             writes = _is_written(function, join, target, _FILE_WRITES)
             # NOTE: a folder made, or a file whose name ends in a fixed suffix
@@ -1104,6 +1106,15 @@ def _is_path_like(node: ast.AST, bindings: Bindings, depth: int) -> bool:
         values = bindings.values.get(node.id, []) if depth > 0 else []
         return any(_is_path_like(value, bindings, depth - 1) for value in values)
     return False
+
+
+def _join_base(node: ast.expr) -> ast.expr:
+    """Return the folder a join builds under: the left side of `/`, or join's first part."""
+    if isinstance(node, ast.BinOp):
+        return node.left
+    if isinstance(node, ast.Call) and node.args:
+        return node.args[0]
+    return node
 
 
 def _joined_parts(node: ast.expr) -> list[ast.expr]:

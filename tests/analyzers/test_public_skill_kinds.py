@@ -100,12 +100,12 @@ def test_the_same_delete_without_a_name_check_stays_high(scan):
 
 
 SCAFFOLD = (
-    "import sys\nfrom pathlib import Path\n\n"
-    "def create(name, where):\n"
-    "    folder = Path(where).resolve() / name\n"
+    "import sys\nfrom pathlib import Path\nHOME_SKILLS = Path.home() / 'skills'\n\n"
+    "def create(name):\n"
+    "    folder = HOME_SKILLS / name\n"
     "    folder.mkdir(parents=True)\n"
     "    (folder / 'README.md').write_text(f'# {name}\\n')\n\n"
-    "create(sys.argv[1], sys.argv[2])\n"
+    "create(sys.argv[1])\n"
 )
 
 
@@ -113,6 +113,19 @@ def test_scaffold_writing_a_constant_file_name_is_medium_for_behavioral(scan):
     findings = scan({"scripts/new.py": SCAFFOLD}, "behavioral")
 
     assert _worst(findings, "behavioral.path-traversal") is Severity.MEDIUM
+
+
+def test_a_name_joined_under_a_folder_the_user_chose_is_not_traversal(scan):
+    script = (
+        SCAFFOLD.replace("HOME_SKILLS / name", "Path(where) / name")
+        .replace("def create(name):", "def create(name, where):")
+        .replace("create(sys.argv[1])", "create(sys.argv[1], sys.argv[2])")
+    )
+
+    findings = scan({"scripts/new.py": script})
+
+    assert of_rule(findings, "behavioral.path-traversal") == []
+    assert of_rule(findings, "py.path-traversal") == []
 
 
 def test_writing_the_user_named_file_itself_stays_high_for_behavioral(scan):

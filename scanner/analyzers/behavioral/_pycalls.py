@@ -289,10 +289,16 @@ class CallsMixin:
             return EMPTY
         strings = parts[0].strings
         result = parts[0].only_labels()
+        # NOTE: under a folder the user chose (an output folder, a walked tree) there is
+        # no fixed folder to escape: later parts join without the `path_join` mark.
+        chosen = any(label.source is SourceKind.USER_INPUT for label in parts[0].labels.values())
         for part in parts[1:]:
             strings = concat(strings, part.strings, "/")
             step = Step(self._current().path, line, "transform", "joined into a path")
             if not part.labels:
+                continue
+            if chosen:
+                result = result.merge(part.only_labels())
                 continue
             joined = part.transformed("path_join", step)
             if part.strings and all(_FIXED_NAME.search(text) for text in part.strings):
