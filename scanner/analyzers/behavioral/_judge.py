@@ -16,7 +16,11 @@ from pydantic import JsonValue
 from scanner.analyzers._markdown import MarkdownDoc
 from scanner.analyzers._rules import default_ruleset, in_context
 from scanner.analyzers._text import FileType, LineIndex, file_type, make_snippet, normalize_newlines
-from scanner.analyzers.behavioral._shellvalues import download_severity
+from scanner.analyzers.behavioral._shellvalues import (
+    download_severity,
+    own_vendor_host,
+    skill_words,
+)
 from scanner.analyzers.behavioral.flow import (
     Capability,
     CapabilityUse,
@@ -162,6 +166,7 @@ class Judge:
         self._analyzer = analyzer
         self._untrusted = re.compile(default_ruleset().expand("{{untrusted_dest}}"), re.I)
         self._declared = Declarations(package)
+        self._words = skill_words(package)
         self._indexes: dict[str, LineIndex] = {}
         self._docs: dict[str, MarkdownDoc | None] = {}
 
@@ -274,7 +279,10 @@ class Judge:
     def _remote(self, flow: Flow) -> Verdict | None:
         if flow.language == "shell" and flow.sink in RUN_SINKS and flow.origin:
             # NOTE: the same trust in the host as the signatures shell check gives.
-            return REMOTE_CODE, download_severity(flow.origin)
+            severity = download_severity(flow.origin)
+            if severity is Severity.HIGH and own_vendor_host(flow.origin, self._words):
+                severity = Severity.MEDIUM
+            return REMOTE_CODE, severity
         if flow.sink in CODE_SINKS or flow.sink is SinkKind.SHELL:
             weak = "getattr" in flow.qualifiers
             return REMOTE_CODE, Severity.MEDIUM if weak else Severity.CRITICAL

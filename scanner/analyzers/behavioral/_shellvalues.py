@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from scanner.analyzers._rules import default_ruleset
 from scanner.analyzers.behavioral.flow import SourceKind, Step
-from scanner.core.models import Severity
+from scanner.core.models import Severity, SkillPackage
 
 MAX_TAINTS = 6
 MAX_STEPS = 16
@@ -247,6 +247,47 @@ def download_severity(origin: str) -> Severity:
     if found.release.search(origin):
         return Severity.MEDIUM
     return Severity.HIGH
+
+
+_HTTPS_HOST = re.compile(r"https://([a-z0-9.-]+)", re.IGNORECASE)
+_NAME_WORD = re.compile(r"[a-z0-9]+")
+_PLAIN_NAME_WORDS = frozenset(
+    {"skill", "skills", "setup", "install", "installer", "tool", "tools", "helper", "agent",
+     "agents", "code", "claude", "github", "plugin", "server", "client", "official", "guide"}
+)  # fmt: skip
+
+
+def skill_words(package: SkillPackage) -> frozenset[str]:
+    """Return the words of the skill's name and author (4 letters or more)."""
+    data = package.manifest.data if package.manifest is not None else {}
+    metadata = data.get("metadata")
+    author = metadata.get("author") if isinstance(metadata, dict) else data.get("author")
+    texts = [str(value) for value in (data.get("name"), author) if isinstance(value, str)]
+    return frozenset(
+        word
+        for text in texts
+        for word in _NAME_WORD.findall(text.lower())
+        if len(word) >= 4 and word not in _PLAIN_NAME_WORDS
+    )
+
+
+def own_vendor_host(text: str, words: frozenset[str]) -> bool:
+    """Return True when an HTTPS host in `text` is the skill's own vendor's.
+
+    The host's domain (the label before the suffix) begins with a word of the skill's
+    name or author: `morph-cli` installing from `www.morphllm.com`. Hosts where anyone
+    publishes (release and raw-file hosts) never count.
+    """
+    found = tables()
+    for host in _HTTPS_HOST.findall(text):
+        labels = host.lower().split(".")
+        if len(labels) < 2 or found.release.search(f"https://{host}/"):
+            continue
+        if found.untrusted.search(f"https://{host}/"):
+            continue
+        if any(labels[-2].startswith(word) for word in words):
+            return True
+    return False
 
 
 def classify_path(path: str) -> SourceKind | None:
