@@ -77,6 +77,14 @@ _DESCRIBED_ATTEMPT = re.compile(
     r"|meant|embedded|injected|planted|smuggled|disguised)\s+(?:\w+\s+)?to\b",
     re.IGNORECASE,
 )
+# A comment in a code block that labels the lines under it as the wrong way
+# (`# Bad: string form`, `// ❌ vulnerable`): what follows is shown, not asked for.
+_BAD_LABEL = re.compile(
+    r"^[ \t]*(?:#|//|--|/\*|<!--)[^\n]{0,20}?(?:\b(?:bad|wrong|vulnerable|insecure|unsafe"
+    r"|dangerous|don'?t|anti-?pattern)\b|❌|✗)",
+    re.IGNORECASE,
+)
+_CODE_COMMENT = re.compile(r"^[ \t]*(?:#|//|--|/\*|<!--)")
 _EMPHASIS = re.compile(r"[*_~]+")
 _WRAPPED = frozenset({"para", "item", "quote"})
 # A line of words (no shell symbols) broken before another word: wrapped prose.
@@ -229,6 +237,8 @@ class MarkdownDoc:
         plain = _strip_quotes(window)
         if _ESCALATORS.search(plain):
             return Verdict.ESCALATED
+        if block.kind == "code" and self._labelled_bad(block, start):
+            return Verdict.EXAMPLE
         titles = " / ".join(self.section_titles(start))
         framed = _EXAMPLE_HEADING.search(titles) or _EDUCATION.search(titles)
         if quoted and (framed or _EDUCATION.search(window)):
@@ -238,6 +248,23 @@ class MarkdownDoc:
         if _NEGATIONS.search(plain):
             return Verdict.NEGATED
         return Verdict.PLAIN
+
+    def _labelled_bad(self, block: Block, start: int) -> bool:
+        """Return True when the comment heading the hit's lines in a code block marks them bad.
+
+        The heading comment is the nearest whole-line comment above the hit, without a
+        blank line between (the hit's own line counts when it is one).
+        """
+        line_start = max(block.start, self.text.rfind("\n", block.start, start) + 1)
+        line_end = self.text.find("\n", start)
+        own = self.text[line_start : line_end if line_end >= 0 else len(self.text)]
+        above = self.text[max(block.start, line_start - 4000) : line_start].split("\n")[:-1]
+        for line in [own, *reversed(above)]:
+            if not line.strip():
+                return False
+            if _CODE_COMMENT.match(line):
+                return bool(_BAD_LABEL.match(line))
+        return False
 
     def _window(self, block: Block, start: int, end: int) -> tuple[str, bool]:
         """Return the text that frames a hit, and whether the hit is quoted or code."""

@@ -210,6 +210,15 @@ _ENCODERS = frozenset(
     {"hexlify", "b64encode", "b32encode", "b16encode", "urlsafe_b64encode", "hex", "b2a_hex"}
 )
 _SANITIZERS = frozenset({"basename", "secure_filename", "int", "float", "slugify", "quote"})
+# Calls whose result carries the text of their arguments, for path taint.
+_TEXT_KEEPING = frozenset(
+    {"str", "Path", "PurePath", "PosixPath", "join", "abspath", "normpath", "expanduser",
+     "expandvars", "format", "replace", "strip", "lstrip", "rstrip", "lower", "upper",
+     "get", "getenv", "pop", "split", "rsplit", "dirname", "resolve", "absolute",
+     "joinpath", "with_name", "with_suffix", "fspath", "decode", "encode", "unquote",
+     "getattr", "vars", "dict", "list", "tuple", "next", "iter", "sorted", "reversed"}
+)  # fmt: skip
+_HASHING = re.compile(r"hash|digest|sha\d|md5|uuid", re.IGNORECASE)
 _CONTAINMENT = frozenset({"is_relative_to", "relative_to", "commonpath", "commonprefix"})
 _WRITE_METHODS = frozenset(
     {"write_text", "write_bytes", "mkdir", "touch", "unlink", "rename", "replace", "rmdir",
@@ -419,12 +428,20 @@ class _Context:
     facts: PythonFacts
     untrusted: re.Pattern[str]
     _taint: _Taint | None = None
+    _path_taint: _Taint | None = None
 
     @property
     def taint(self) -> _Taint:
         if self._taint is None:
             self._taint = _Taint(self.tree, self.bindings)
         return self._taint
+
+    @property
+    def path_taint(self) -> _Taint:
+        """Input taint that follows only the text of the input, for joined paths."""
+        if self._path_taint is None:
+            self._path_taint = _Taint(self.tree, self.bindings, path_text=True)
+        return self._path_taint
 
 
 def _network_roots(tree: ast.Module) -> set[str]:
@@ -864,8 +881,9 @@ def _names_passed_as_env(tree: ast.Module) -> set[str]:
 class _Taint:
     """Which names and parameters carry program input, in a whole module."""
 
-    def __init__(self, tree: ast.Module, bindings: Bindings) -> None:
+    def __init__(self, tree: ast.Module, bindings: Bindings, *, path_text: bool = False) -> None:
         self._bindings = bindings
+        self._path_text = path_text
         self._functions = {
             node.name: node
             for node in _walk(tree)
@@ -904,10 +922,33 @@ class _Taint:
             owner = node.value
             if not (isinstance(owner, ast.Name) and owner.id in self._args_objects):
                 return False
-        for child in ast.walk(node):
+        children = self._path_children(node) if self._path_text else ast.walk(node)
+        for child in children:
             if _is_input(child) or (isinstance(child, ast.Name) and child.id in self.names):
                 return True
         return False
+
+    def _path_children(self, node: ast.AST) -> Iterator[ast.AST]:
+        """Walk the parts of `node` whose text can reach a path built from it.
+
+        A library call on input (`Presentation(path)`, `json.load(fh)`) returns data read
+        from the input, not the input's text; a hash of input, or the last part of a path
+        (`.name`, `.stem`, `.suffix`), holds no folder separator.
+        """
+        yield node
+        owner = node.value if isinstance(node, ast.Attribute) else None
+        last_part = isinstance(node, ast.Attribute) and node.attr in ("name", "stem", "suffix")
+        if last_part and not (isinstance(owner, ast.Name) and owner.id in self._args_objects):
+            return
+        children: list[ast.AST] = list(ast.iter_child_nodes(node))
+        if isinstance(node, ast.Call):
+            name = call_name(node)
+            if name in _SANITIZERS or _HASHING.search(name):
+                return
+            keeps_text = name in _TEXT_KEEPING or name in self._functions
+            children = [node.func] if not keeps_text else children
+        for child in children:
+            yield from self._path_children(child)
 
     def is_tainted(self, node: ast.AST) -> bool:
         """Return True when the expression carries program input."""
@@ -933,25 +974,42 @@ def _is_input(node: ast.AST) -> bool:
 
 
 def _traversal_hits(context: _Context) -> Iterator[CodeHit]:
+    validates = _rejects_separators(context.tree)
     for function in _scopes(context.tree):
         if _has_containment(function):
             continue
-        for join, target in _joins(function):
-            tainted = [p for p in _joined_parts(join) if context.taint.is_tainted(p)]
-            if not tainted:
+        for join, target in _joins(function, context.bindings):
+            tainted = [p for p in _joined_parts(join) if context.path_taint.is_tainted(p)]
+            # NOTE: when the base folder is itself the user's choice (an output folder,
+            # a folder being walked), no fixed folder is there to escape.
+            if not tainted or context.path_taint.is_tainted(_join_base(join)):
                 continue
             writes = _is_written(function, join, target, _FILE_WRITES)
             # NOTE: a folder made, or a file whose name ends in a fixed suffix
             # (`f"{entity}.sql"`), cannot become `.bashrc`: generators and scaffolds.
             fixed = all(_has_fixed_suffix(p, context.bindings, 3) for p in tainted)
-            high = writes and not fixed
+            # NOTE: a file that tests names for `..` or `/` somewhere validates them,
+            # though this flow-insensitive pass cannot tell on which path: medium.
+            high = writes and not fixed and not validates
             severity = Severity.HIGH if high else Severity.MEDIUM
             detail = "the joined path is " + ("written" if writes else "read")
-            if writes and not high:
+            if writes and validates and not fixed:
+                detail += ", and the file tests names for `..` or `/` elsewhere"
+            elif writes and not high:
                 detail += ", but only under a fixed file suffix"
             elif not writes and _is_written(function, join, target, _WRITE_METHODS):
                 detail = "a folder is created at the joined path"
             yield CodeHit(PATH_TRAVERSAL, join.lineno, severity, detail)
+
+
+def _rejects_separators(tree: ast.Module) -> bool:
+    """Return True when the file tests some text for `..` or a slash (`".." in name`)."""
+    for node in _walk(tree):
+        if not (isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant)):
+            continue
+        if node.left.value in ("..", "/", "\\") and isinstance(node.ops[0], ast.In | ast.NotIn):
+            return True
+    return False
 
 
 def _has_fixed_suffix(node: ast.AST, bindings: Bindings, depth: int) -> bool:
@@ -1005,29 +1063,72 @@ def _calls(scope: ast.AST) -> Iterable[ast.Call]:
     return (node for node in _walk(scope) if isinstance(node, ast.Call))
 
 
-def _joins(scope: ast.AST) -> Iterator[tuple[ast.expr, str | None]]:
+def _joins(scope: ast.AST, bindings: Bindings) -> Iterator[tuple[ast.expr, str | None]]:
     """Yield path joins in a scope with the name they are assigned to, if any.
 
     A join is an argument (`open(base / name)`) or the receiver of a method call
     (`(base / name).write_text(...)`).
     """
     for node in _walk(scope):
-        if isinstance(node, ast.Assign) and _is_join(node.value):
+        if isinstance(node, ast.Assign) and _is_join(node.value, bindings):
             names = [t.id for t in node.targets if isinstance(t, ast.Name)]
             yield node.value, names[0] if names else None
         elif isinstance(node, ast.Call):
             receiver = [node.func.value] if isinstance(node.func, ast.Attribute) else []
             for arg in [*node.args, *receiver]:
-                if _is_join(arg):
+                if _is_join(arg, bindings):
                     yield arg, None
 
 
-def _is_join(node: ast.AST) -> bool:
+def _is_join(node: ast.AST, bindings: Bindings) -> bool:
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
-        return not is_constant_text(node.right)
+        # NOTE: `len(a) / len(b)` and `total / days` divide numbers: a `/` joins a
+        # path only when its left side is one.
+        return not is_constant_text(node.right) and _is_path_like(node.left, bindings, 2)
     if isinstance(node, ast.Call) and dotted(node.func) in ("os.path.join", "posixpath.join"):
         return len(node.args) >= 2
     return False
+
+
+_PATH_NAME = re.compile(
+    r"dir|path|root|folder|base|home|dest|out|tmp|temp|cache|storage|file|target|src|repo",
+    re.IGNORECASE,
+)
+_PATH_CALLS = frozenset(
+    {"Path", "PurePath", "PosixPath", "WindowsPath", "home", "cwd", "resolve", "absolute",
+     "expanduser", "joinpath", "with_name", "with_suffix", "gettempdir", "mkdtemp"}
+)  # fmt: skip
+
+
+def _is_path_like(node: ast.AST, bindings: Bindings, depth: int) -> bool:
+    """Return True when `node` can be a path: not a number, a count or an arithmetic result.
+
+    Names are judged by what they were bound to where that is known, else by their
+    spelling (`out_dir`, `BASE`, `target`).
+    """
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, ast.Div) and _is_path_like(node.left, bindings, depth)
+    if isinstance(node, ast.Call):
+        return call_name(node) in _PATH_CALLS
+    if isinstance(node, ast.Attribute):
+        return node.attr in ("parent", "parents") or bool(_PATH_NAME.search(node.attr))
+    if isinstance(node, ast.Subscript):
+        return _is_path_like(node.value, bindings, depth)
+    if isinstance(node, ast.Name):
+        if _PATH_NAME.search(node.id):
+            return True
+        values = bindings.values.get(node.id, []) if depth > 0 else []
+        return any(_is_path_like(value, bindings, depth - 1) for value in values)
+    return False
+
+
+def _join_base(node: ast.expr) -> ast.expr:
+    """Return the folder a join builds under: the left side of `/`, or join's first part."""
+    if isinstance(node, ast.BinOp):
+        return node.left
+    if isinstance(node, ast.Call) and node.args:
+        return node.args[0]
+    return node
 
 
 def _joined_parts(node: ast.expr) -> list[ast.expr]:

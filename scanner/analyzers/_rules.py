@@ -107,6 +107,11 @@ class RuleSpec(BaseModel):
     lower_when: list[SeverityWhen] = Field(default_factory=list)
     escalate: list[FactEscalation] = Field(default_factory=list)
     case_sensitive: bool = False
+    coercion_raises: bool = Field(
+        default=True,
+        description="In Markdown, coercive framing raises one level; off for rules whose "
+        "pattern is the coercion itself.",
+    )
     ast_fallback: bool = Field(
         default=False, description="For Python, apply only when the file does not parse."
     )
@@ -441,7 +446,7 @@ class RuleSet:
         verdict = Verdict.PLAIN
         if target.doc is not None:
             verdict = target.doc.context(start, end)
-            if verdict is Verdict.ESCALATED:
+            if verdict is Verdict.ESCALATED and rule.spec.coercion_raises:
                 severity = step_up(severity)
             elif verdict in (Verdict.NEGATED, Verdict.EXAMPLE):
                 severity = Severity.INFO

@@ -10,7 +10,8 @@ the shell blocks of a Markdown file) and follow values across lines:
   its own vendor is no flow at all.
 - `shell.download-to-exec`: downloaded text reaches `eval`, `sh -c`, a pipe into an
   interpreter, `source`, or a downloaded file is run. High; low from an official
-  installer host, medium from a release host, critical from an untrusted one.
+  installer host, medium from a release host or the skill's own vendor (the signatures
+  analyzer lowers it by the skill's name), critical from an untrusted one.
 - `shell.encoded-exec`: decoded data (base64, hex, gzip, openssl, rot13, reversal)
   is run. High; critical when the encoded data came from the network or a secret.
 
@@ -37,6 +38,7 @@ from scanner.analyzers.behavioral._shellvalues import (
     download_severity,
     host_of,
     tables,
+    vendor_host_variable,
 )
 from scanner.analyzers.behavioral.flow import Budget, Flow, SinkKind, SourceKind
 from scanner.analyzers.behavioral.shell import analyze_text
@@ -182,6 +184,8 @@ def _secret_severity(flow: Flow) -> Severity | None:
         # NOTE: a token in a request to a named HTTPS API is how APIs are called.
         return None
     if flow.source is SourceKind.KEYCHAIN and routine and named_https:
+        return Severity.MEDIUM
+    if single_token and routine and vendor_host_variable(flow.origin or "", flow.destination):
         return Severity.MEDIUM
     return Severity.HIGH
 

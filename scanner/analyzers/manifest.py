@@ -5,6 +5,7 @@ Rules:
     manifest.invalid-frontmatter (medium): frontmatter missing, unterminated, not at
         the start, unreadable YAML, aliases, not a mapping, bad encoding or too large;
         the loader's message is quoted. The rest of the skill is still scanned in full.
+        Low when the only fault is a plain value holding ": " on one-line keys.
     manifest.duplicate-key (medium): a key appears twice; YAML readers disagree on which
         copy wins, so every copy is scanned (an injection in any copy is reported with
         the key name, e.g. `description`).
@@ -297,6 +298,16 @@ def _issue_findings(manifest: Manifest) -> Iterator[Finding]:
                 f"{issue.message} ({issue.code}). The skill was scanned as fully as any other.",
                 line=issue.line,
                 remediation="Start SKILL.md with a `---` YAML block holding name and description.",
+                metadata={"code": issue.code},
+            )
+        elif issue.code == "yaml_lenient":
+            yield _finding(
+                "manifest.invalid-frontmatter",
+                Severity.LOW,
+                "SKILL.md frontmatter holds an unquoted ': '",
+                f"{issue.message} ({issue.code}).",
+                line=issue.line,
+                remediation="Quote values that contain ': '.",
                 metadata={"code": issue.code},
             )
 

@@ -93,6 +93,7 @@ from scanner.analyzers._supply import LookalikeChecker, SupplyHit
 from scanner.analyzers._text import FileType, LineIndex, file_type, make_snippet, normalize_newlines
 from scanner.analyzers._yara import MAX_TEXT_BYTES, YaraHit, all_rules, default_engine
 from scanner.analyzers.base import Analyzer
+from scanner.analyzers.behavioral._shellvalues import own_vendor_host, skill_words
 from scanner.analyzers.behavioral.shell import shell_role
 from scanner.analyzers.registry import register
 from scanner.core.models import Category, Finding, Severity, SkillFile, SkillPackage
@@ -158,7 +159,7 @@ class SignaturesAnalyzer(Analyzer):
             text = normalize_newlines(item.text)
             skip = frontmatter if item is _manifest_file(package) else (0, 0)
             findings.extend(self._scan_file(item, text, kind, skip))
-        return findings
+        return _own_installers(findings, skill_words(package))
 
     def _scan_file(
         self, item: SkillFile, text: str, kind: FileType, skip: tuple[int, int]
@@ -482,6 +483,32 @@ def _shown_bytes(data: bytes) -> str:
 
 def _json_list(items: list[str]) -> list[JsonValue]:
     return list(items)
+
+
+_INSTALLER_RULES = frozenset(
+    {"rce.pipe-to-shell", "rce.download-then-execute", "shell.download-to-exec"}
+)
+
+
+def _own_installers(findings: list[Finding], words: frozenset[str]) -> list[Finding]:
+    """Lower to medium a high download-and-run from the skill's own vendor's host.
+
+    A CLI's skill documents that CLI's installer (`morph-cli` piping the installer of
+    `www.morphllm.com`); a look-alike host not named like the skill stays high.
+    """
+    if not words:
+        return findings
+    kept = []
+    for finding in findings:
+        if (
+            finding.rule_id in _INSTALLER_RULES
+            and finding.severity is Severity.HIGH
+            and own_vendor_host(finding.snippet or "", words)
+        ):
+            metadata = {**finding.metadata, "own_vendor_installer": True}
+            finding = finding.model_copy(update={"severity": Severity.MEDIUM, "metadata": metadata})
+        kept.append(finding)
+    return kept
 
 
 def _manifest_file(package: SkillPackage) -> SkillFile | None:

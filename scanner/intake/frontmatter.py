@@ -13,6 +13,8 @@ Issue codes:
     yaml_error, too_deep: the YAML cannot be read (with its line when known).
     yaml_fallback: after one of the three above, top-level ``key: value`` lines were
         read one by one; the message names the keys found that way.
+    yaml_lenient: instead of the two above, when the YAML failed only because a plain
+        value holds ``: `` and every line is a one-line ``key: value``.
     yaml_alias: aliases were kept as ``*anchor`` text instead of being expanded.
     duplicate_key: a key appears twice; `Manifest.duplicates` holds every value.
     not_a_mapping: the YAML is a list or a scalar.
@@ -170,11 +172,35 @@ def _fallback(raw: str, first_line: int, issues: list[ManifestIssue]) -> _Parsed
             value = _continuation(lines, index + 1, keep_newlines=value.startswith("|"))
         _store(parsed, key, _unquote(value), first_line + index)
 
-    if parsed.data:
+    if parsed.data and _only_plain_keys(lines, issues):
+        # NOTE: `description: Checks X: lint, tests` is no YAML (a plain value holds
+        # ": "), yet every line is a `key: value` line that line-based readers take as
+        # meant: a style slip, not a block whose meaning readers could disagree on.
+        keys = ", ".join(list(parsed.data)[:10])
+        message = f"a value holds ': ' unquoted; every key was still read line by line: {keys}"
+        parsed.issues = [ManifestIssue(code="yaml_lenient", message=message)]
+    elif parsed.data:
         keys = ", ".join(list(parsed.data)[:10])
         message = f"the YAML could not be read; these keys were read line by line: {keys}"
         parsed.issues.append(ManifestIssue(code="yaml_fallback", message=message))
     return parsed
+
+
+def _only_plain_keys(lines: list[str], issues: list[ManifestIssue]) -> bool:
+    """Return True when YAML failed on a value alone and each line is a plain key line."""
+    if [issue.code for issue in issues] != ["yaml_error"]:
+        return False
+    for line in lines:
+        stripped = line.rstrip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _FALLBACK_KEY.fullmatch(stripped)
+        if match is None or (match.group(2) or "").strip() in _BLOCK_INDICATORS:
+            return False
+        value = (match.group(2) or "").strip()
+        if value[:1] in ("'", '"', "[", "{", "&", "*", "!", "|", ">"):
+            return False
+    return True
 
 
 def _continuation(lines: list[str], start: int, *, keep_newlines: bool) -> str:

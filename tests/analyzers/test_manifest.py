@@ -30,7 +30,10 @@ def test_missing_skill_md_is_medium(scan):
             "\n\n---\nname: late\ndescription: Starts after blank lines, which is odd.\n---\n",
             "not_at_start",
         ),
-        ("---\nname: x\ndescription: Configure the harness: hooks, servers\n---\n", "yaml_error"),
+        (
+            "---\nname: x\ndescription: Configure the harness: hooks, servers\n  - [\n---\n",
+            "yaml_error",
+        ),
     ],
 )
 def test_broken_frontmatter_is_medium_with_the_loader_message(scan, text, code):
@@ -168,3 +171,12 @@ def test_ordinary_manifest_has_no_findings(scan):
     )
 
     assert scan({"SKILL.md": md}, "manifest") == []
+
+
+def test_plain_value_holding_a_colon_is_low(scan):
+    text = "---\nname: x\ndescription: Checks a project: lint, tests and coverage\n---\n# X\n"
+
+    findings = scan({"SKILL.md": text}, "manifest")
+
+    broken = [f for f in findings if f.rule_id == "manifest.invalid-frontmatter"]
+    assert [(f.severity, f.metadata["code"]) for f in broken] == [(Severity.LOW, "yaml_lenient")]

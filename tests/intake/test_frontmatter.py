@@ -126,10 +126,28 @@ def test_recursive_alias_does_not_loop():
     assert codes(manifest) == ["yaml_alias"]
 
 
-def test_broken_yaml_falls_back_to_simple_lines():
+def test_plain_value_with_a_colon_is_read_leniently():
     raw = (
         b"---\nname: colon-skill\n"
         b"description: Configure the harness: hooks, servers, skills\n---\n\n# Colon\n"
+    )
+
+    manifest, _ = parse_skill_md(raw)
+
+    assert codes(manifest) == ["yaml_lenient"]
+    assert manifest.data == {
+        "name": "colon-skill",
+        "description": "Configure the harness: hooks, servers, skills",
+    }
+    assert "name, description" in manifest.issues[0].message
+    assert manifest.body == "\n# Colon\n"
+
+
+def test_broken_yaml_falls_back_to_simple_lines():
+    raw = (
+        b"---\nname: colon-skill\n"
+        b"description: Configure the harness: hooks, servers, skills\n"
+        b"  extra: [unclosed\n---\n\n# Colon\n"
     )
 
     manifest, _ = parse_skill_md(raw)

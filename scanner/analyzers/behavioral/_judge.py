@@ -16,7 +16,11 @@ from pydantic import JsonValue
 from scanner.analyzers._markdown import MarkdownDoc
 from scanner.analyzers._rules import default_ruleset, in_context
 from scanner.analyzers._text import FileType, LineIndex, file_type, make_snippet, normalize_newlines
-from scanner.analyzers.behavioral._shellvalues import download_severity
+from scanner.analyzers.behavioral._shellvalues import (
+    download_severity,
+    own_vendor_host,
+    skill_words,
+)
 from scanner.analyzers.behavioral.flow import (
     Capability,
     CapabilityUse,
@@ -162,6 +166,7 @@ class Judge:
         self._analyzer = analyzer
         self._untrusted = re.compile(default_ruleset().expand("{{untrusted_dest}}"), re.I)
         self._declared = Declarations(package)
+        self._words = skill_words(package)
         self._indexes: dict[str, LineIndex] = {}
         self._docs: dict[str, MarkdownDoc | None] = {}
 
@@ -214,7 +219,25 @@ class Judge:
             return SECRET_EXFILTRATION, Severity.HIGH
         if _is_first_party(flow):
             return SECRET_EXFILTRATION, Severity.LOW
+        if self._vendor_url_at_runtime(flow):
+            return SECRET_EXFILTRATION, Severity.MEDIUM
         return SECRET_EXFILTRATION, Severity.HIGH
+
+    def _vendor_url_at_runtime(self, flow: Flow) -> bool:
+        """Return True when a vendor's key goes to a run-time URL from a file naming its host.
+
+        Such a URL is, as far as the code shows, a link the vendor's API returned (a
+        download or next-page URL).
+        """
+        if flow.source is not SourceKind.ENV or _literal_host(flow.destination):
+            return False
+        vendors = {_vendor(name) for name in (flow.origin or "").split(", ")}
+        if not vendors or not all(vendors):
+            return False
+        sink = flow.steps[-1].file
+        item = self._package.file(sink)
+        hosts = {m.lower() for m in _URL_HOST.findall(item.text or "")} if item else set()
+        return all(any(str(word) in host for host in hosts) for word in vendors)
 
     def _input(self, flow: Flow) -> Verdict | None:
         from_file = flow.source is SourceKind.FILE
@@ -256,7 +279,10 @@ class Judge:
     def _remote(self, flow: Flow) -> Verdict | None:
         if flow.language == "shell" and flow.sink in RUN_SINKS and flow.origin:
             # NOTE: the same trust in the host as the signatures shell check gives.
-            return REMOTE_CODE, download_severity(flow.origin)
+            severity = download_severity(flow.origin)
+            if severity is Severity.HIGH and own_vendor_host(flow.origin, self._words):
+                severity = Severity.MEDIUM
+            return REMOTE_CODE, severity
         if flow.sink in CODE_SINKS or flow.sink is SinkKind.SHELL:
             weak = "getattr" in flow.qualifiers
             return REMOTE_CODE, Severity.MEDIUM if weak else Severity.CRITICAL
@@ -403,15 +429,43 @@ def _traversal(flow: Flow) -> Severity:
     return Severity.HIGH if near else Severity.MEDIUM
 
 
+_URL_HOST = re.compile(r"https://([a-z0-9.-]+)", re.IGNORECASE)
+
+
+def _literal_host(destination: str | None) -> bool:
+    """Return True when the destination names a host in its own text."""
+    if not destination or "://" not in destination:
+        return False
+    host = urlsplit(destination).hostname or ""
+    return bool(host) and not set(host) & set("*${}")
+
+
 def _is_first_party(flow: Flow) -> bool:
-    """Return True when a vendor-named variable goes to a literal URL on that vendor's host."""
-    if flow.source is not SourceKind.ENV or not flow.destination:
+    """Return True when a vendor-named variable goes to a literal URL on that vendor's host.
+
+    A key file kept in a folder named for its vendor (`~/.config/notion/api_key`) sent to
+    a host of that name counts the same.
+    """
+    if flow.source not in _FIRST_PARTY_SOURCES or not flow.destination:
         return False
     host = urlsplit(flow.destination).hostname if "://" in flow.destination else flow.destination
     if not host or "*" in host:
         return False
+    if flow.source is not SourceKind.ENV:
+        return _key_file_vendor(flow.origin or "") in host.lower().split(".")[:-1]
     vendors = {_vendor(name) for name in (flow.origin or "").split(", ")}
     return bool(vendors) and all(word and word in host.lower() for word in vendors)
+
+
+_FIRST_PARTY_SOURCES = frozenset({SourceKind.ENV, SourceKind.CREDENTIAL_FILE, SourceKind.USER_FILE})
+_VENDOR_KEY_FILE = re.compile(r"\.config[/\\]+([a-z][a-z0-9-]{2,30})[/\\]+[\w.-]+$", re.IGNORECASE)
+
+
+def _key_file_vendor(path: str) -> str | None:
+    """Return the vendor a key file's folder names (`~/.config/notion/api_key`: notion)."""
+    match = _VENDOR_KEY_FILE.search(path)
+    word = match.group(1).lower() if match else None
+    return None if word in _GENERIC_WORDS else word
 
 
 def _vendor(name: str) -> str | None:

@@ -53,6 +53,7 @@ _MIN_ENCODED = 16
 # A path part whose input is followed by a literal name ending, such as f"{name}-crud.ts":
 # the input can still climb folders but cannot pick which file it overwrites.
 _FIXED_NAME = re.compile(r"\*[^*/\\]*\.[A-Za-z0-9]{1,10}$")
+_CONSTANT_FILE = re.compile(r"^[^*/\\]+\.[A-Za-z0-9]{1,10}$")
 _HOST = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)+$", re.IGNORECASE)
 
 
@@ -288,15 +289,27 @@ class CallsMixin:
             return EMPTY
         strings = parts[0].strings
         result = parts[0].only_labels()
+        # NOTE: under a folder the user chose (an output folder, a walked tree) there is
+        # no fixed folder to escape: later parts join without the `path_join` mark.
+        chosen = any(label.source is SourceKind.USER_INPUT for label in parts[0].labels.values())
         for part in parts[1:]:
             strings = concat(strings, part.strings, "/")
             step = Step(self._current().path, line, "transform", "joined into a path")
             if not part.labels:
                 continue
+            if chosen:
+                result = result.merge(part.only_labels())
+                continue
             joined = part.transformed("path_join", step)
             if part.strings and all(_FIXED_NAME.search(text) for text in part.strings):
                 joined = joined.transformed("fixed_name", step)
             result = result.merge(joined)
+        last = parts[-1]
+        # NOTE: `base / name / "SKILL.md"`: the code, not the input, names the file.
+        constant = bool(last.strings) and all(_CONSTANT_FILE.search(t) for t in last.strings)
+        if len(parts) > 1 and not last.labels and constant:
+            step = Step(self._current().path, line, "transform", "joined into a path")
+            result = result.transformed("fixed_name", step)
         return result.with_strings(strings).with_tags({"pathlike"})
 
     # -- strings and transforms ---------------------------------------------------------
@@ -305,6 +318,10 @@ class CallsMixin:
         method, receiver = call.method, call.receiver
         if call.name in ("str", "repr", "bytes", "bytearray", "list", "tuple", "dict", "set"):
             return merge_all(call.args).only_labels().with_strings(call.arg(0).strings)
+        if call.name in cat.HTTP_DATA_ONLY:
+            # NOTE: a prepared request keeps its URL, so `urlopen(req)` knows the host.
+            data = merge_all([*call.args, *call.kwargs.values()]).only_labels()
+            return data.with_strings(call.arg(0, "url").strings)
         if not method or call.name:
             return None
         step = Step(call.path, call.line, "transform", method)

@@ -428,11 +428,15 @@ def service(run: ShellRun, call: Call) -> Value:
 
 
 def read(run: ShellRun, call: Call) -> Value:
-    """Handle `read VAR`: the variable gets stdin, or what the user types."""
+    """Handle `read VAR`: the variable gets stdin, or what the user types.
+
+    Only a `read` with nothing piped or redirected in waits for the user: `read A B <<< "$x"`
+    splits a variable the script already holds, and keeps that variable's taints.
+    """
     names = [a.text for a in call.operands() if a.exact and re.fullmatch(r"\w+", a.text)]
     skip = {a.text for a, b in zip(call.args, call.args[1:], strict=False) if a.text == "-p"}
     value = call.stdin
-    if not value.taints:
+    if value == EMPTY:
         value = run.source(SourceKind.USER_INPUT, call.line, "reads user input", "stdin", "")
     for name in names:
         if name not in skip:

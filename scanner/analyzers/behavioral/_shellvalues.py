@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from scanner.analyzers._rules import default_ruleset
 from scanner.analyzers.behavioral.flow import SourceKind, Step
-from scanner.core.models import Severity
+from scanner.core.models import Severity, SkillPackage
 
 MAX_TAINTS = 6
 MAX_STEPS = 16
@@ -153,6 +153,32 @@ def host_of(url: str | None) -> str | None:
     return match.group(1).lower() if match else None
 
 
+_HOST_VARIABLE = re.compile(
+    r"^(?:https?://)?\$\{?([A-Za-z][A-Za-z0-9]*)_\w*?(?:URL|URI|SITE|HOST|DOMAIN|BASE|ENDPOINT"
+    r"|INSTANCE|SERVER|ORIGIN)\}?(?:[/:?]|$)",
+    re.IGNORECASE,
+)
+
+
+def vendor_host_variable(variables: str, destination: str | None) -> bool:
+    """Return True when every token goes to a host held in a variable of the same vendor.
+
+    `$JIRA_API_TOKEN` to `$JIRA_SITE/rest/...`: the user's own instance of the service
+    the token belongs to, configured beside the token.
+    """
+    match = _HOST_VARIABLE.match((destination or "").strip("\"'"))
+    if match is None:
+        return False
+    vendor = match.group(1).lower()
+    names = [n.strip().lower() for n in variables.split(",") if n.strip()]
+    return (
+        bool(names)
+        and len(vendor) >= 3
+        and all(n.split("_", 1)[0] == vendor or not is_secret_name(n) for n in names)
+        and any(n.split("_", 1)[0] == vendor for n in names)
+    )
+
+
 def vendor_matches(variable: str, destination: str | None) -> bool:
     """Return True when a token variable goes to its own vendor (`GITHUB_TOKEN` to github)."""
     host = host_of(destination)
@@ -221,6 +247,47 @@ def download_severity(origin: str) -> Severity:
     if found.release.search(origin):
         return Severity.MEDIUM
     return Severity.HIGH
+
+
+_HTTPS_HOST = re.compile(r"https://([a-z0-9.-]+)", re.IGNORECASE)
+_NAME_WORD = re.compile(r"[a-z0-9]+")
+_PLAIN_NAME_WORDS = frozenset(
+    {"skill", "skills", "setup", "install", "installer", "tool", "tools", "helper", "agent",
+     "agents", "code", "claude", "github", "plugin", "server", "client", "official", "guide"}
+)  # fmt: skip
+
+
+def skill_words(package: SkillPackage) -> frozenset[str]:
+    """Return the words of the skill's name and author (4 letters or more)."""
+    data = package.manifest.data if package.manifest is not None else {}
+    metadata = data.get("metadata")
+    author = metadata.get("author") if isinstance(metadata, dict) else data.get("author")
+    texts = [str(value) for value in (data.get("name"), author) if isinstance(value, str)]
+    return frozenset(
+        word
+        for text in texts
+        for word in _NAME_WORD.findall(text.lower())
+        if len(word) >= 4 and word not in _PLAIN_NAME_WORDS
+    )
+
+
+def own_vendor_host(text: str, words: frozenset[str]) -> bool:
+    """Return True when an HTTPS host in `text` is the skill's own vendor's.
+
+    The host's domain (the label before the suffix) begins with a word of the skill's
+    name or author: `morph-cli` installing from `www.morphllm.com`. Hosts where anyone
+    publishes (release and raw-file hosts) never count.
+    """
+    found = tables()
+    for host in _HTTPS_HOST.findall(text):
+        labels = host.lower().split(".")
+        if len(labels) < 2 or found.release.search(f"https://{host}/"):
+            continue
+        if found.untrusted.search(f"https://{host}/"):
+            continue
+        if any(labels[-2].startswith(word) for word in words):
+            return True
+    return False
 
 
 def classify_path(path: str) -> SourceKind | None:
