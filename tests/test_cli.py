@@ -147,3 +147,17 @@ def test_serve_on_a_busy_port_exits_2_with_one_line():
     errors = [line for line in proc.stderr.splitlines() if not line.startswith("{")]
     assert proc.returncode == 2
     assert errors == [f"skill-scanner: error: port {port} on 127.0.0.1 is in use"]
+
+
+def test_policy_with_unknown_rule_id_exits_2_with_one_line(corpus_copy: Path, tmp_path: Path):
+    policy = tmp_path / "team.yaml"
+    policy.write_text("name: team\ndisabled_rules: ['manifest.name-*', 'exfil.dns-tunel']\n")
+
+    proc = run_cli("scan", str(corpus_copy / "git-churn-report"), "--policy", str(policy))
+
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        "skill-scanner: error: policy key 'disabled_rules': unknown rule id 'exfil.dns-tunel'; "
+        "did you mean 'exfil.dns-tunnel'?"
+    ]

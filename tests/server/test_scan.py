@@ -287,6 +287,24 @@ async def test_policy_file_with_unknown_key_is_422_naming_it(client, tmp_path: P
     assert "fail_level" in body["error"]["message"]
 
 
+async def test_policy_file_with_unknown_rule_id_is_422_naming_it(
+    client, tmp_path: Path, make_skill
+):
+    skill = make_skill({"SKILL.md": "---\nname: s\ndescription: d\n---\n"})
+    policy = tmp_path / "p.yaml"
+    policy.write_text("name: p\nseverity_overrides:\n  supply_chain.extra-index: LOW\n")
+
+    resp = await client.post("/scan", json={"skill_directory": str(skill), "policy": str(policy)})
+
+    body = await resp.json()
+    assert resp.status == 422
+    assert body["error"]["code"] == "invalid_policy"
+    assert body["error"]["message"] == (
+        "policy key 'severity_overrides': unknown rule id 'supply_chain.extra-index'; "
+        "did you mean 'supply.extra-index'?"
+    )
+
+
 async def test_strict_policy_rejects_broken_frontmatter_unless_lenient(client, make_skill):
     skill = make_skill({"SKILL.md": "---\nname: x\ndescription: a: b: c\n---\n# Body\n"})
 
