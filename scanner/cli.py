@@ -53,7 +53,9 @@ def _add_scan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lenient",
         action="store_true",
-        help="accept a missing or broken SKILL.md frontmatter quietly",
+        help="accept a missing or broken SKILL.md frontmatter: report it at LOW instead of "
+        "MEDIUM and scan the skill even under a policy that rejects it (attack findings are "
+        "never lowered)",
     )
     for flag, text in OPTIONAL_ANALYZER_HELP.items():
         parser.add_argument(f"--{flag}", action="store_true", help=text)

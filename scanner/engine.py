@@ -217,6 +217,7 @@ class Engine:
                 started=started,
                 duration_seconds=time.perf_counter() - t0,
                 incomplete_inputs=bool(package.skipped) or any(f.truncated for f in package.files),
+                lenient=options.lenient,
             )
             result = verdict(outcome, policy)
             logger.info(

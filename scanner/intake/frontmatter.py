@@ -33,6 +33,13 @@ from scanner.intake._content import LOSSY_SUFFIX, decode_text
 from scanner.intake._yaml import load_mapping
 
 MAX_FRONTMATTER_CHARS = 64 * 1024
+# Issue codes that make the frontmatter invalid (every code but `duplicate_key`).
+BROKEN_CODES = frozenset(
+    {"encoding", "missing", "not_at_start", "unterminated", "too_large", "yaml_error",
+     "too_deep", "yaml_fallback", "yaml_alias", "not_a_mapping"}
+)  # fmt: skip
+# A skill name as agents expect it: lower-case letters, digits and hyphens, 1-64 characters.
+SKILL_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _UTF8 = ("utf-8", "utf-8-sig")
 _FALLBACK_KEY = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:(?:[ \t]+(.*))?")
 _BLOCK_INDICATORS = frozenset({"", "|", ">", "|-", ">-", "|+", ">+"})

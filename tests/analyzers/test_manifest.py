@@ -41,6 +41,17 @@ def test_broken_frontmatter_is_medium_with_the_loader_message(scan, text, code):
     assert all(f.severity is Severity.MEDIUM for f in findings)
 
 
+def test_unreadable_yaml_is_one_finding_quoting_each_problem(scan):
+    md = "---\nname: [unclosed\ndescription: Formats the files the user names.\n---\n# X\n"
+
+    findings = of_rule(scan({"SKILL.md": md}, "manifest"), "manifest.invalid-frontmatter")
+
+    assert [(f.severity, f.line_number) for f in findings] == [(Severity.MEDIUM, 3)]
+    assert findings[0].metadata == {"code": "yaml_error", "codes": ["yaml_error", "yaml_fallback"]}
+    assert findings[0].description.startswith("invalid YAML in the frontmatter: ")
+    assert "read line by line: name, description (yaml_fallback)" in findings[0].description
+
+
 @pytest.mark.parametrize("evil_first", [True, False])
 def test_injection_in_any_copy_of_a_duplicated_description_is_reported(scan, evil_first):
     copies = [INJECTION, "Formats text files for the user."]
