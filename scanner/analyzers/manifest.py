@@ -6,6 +6,11 @@ Rules:
         the start, unreadable YAML, aliases, not a mapping, bad encoding or too large;
         one finding quotes every message of the loader. The rest of the skill is still
         scanned in full. The `lenient` option reports these two at low (in the core).
+    manifest.not-text (high): SKILL.md is binary data. No agent can follow it and no
+        reviewer can read it, yet it sits where everyone expects plain instructions:
+        corrupt at best, a disguised payload at worst. It replaces the frontmatter
+        findings, and the per-line Unicode checks skip it (undecodable bytes decode to
+        random letters of every script).
     manifest.duplicate-key (medium): a key appears twice; YAML readers disagree on which
         copy wins, so every copy is scanned (an injection in any copy is reported with
         the key name, e.g. `description`).
@@ -156,6 +161,7 @@ class ManifestAnalyzer(Analyzer):
     RULES = (
         "manifest.missing-skill-md",
         "manifest.invalid-frontmatter",
+        "manifest.not-text",
         "manifest.duplicate-key",
         "manifest.name-missing",
         "manifest.name-invalid",
@@ -285,7 +291,9 @@ def _issue_findings(manifest: Manifest) -> Iterator[Finding]:
     if broken:
         yield _invalid_frontmatter(broken)
     for issue in manifest.issues:
-        if issue.code == "duplicate_key":
+        if issue.code == "not_text":
+            yield _not_text(issue)
+        elif issue.code == "duplicate_key":
             key = _duplicate_name(issue.message, manifest)
             yield _finding(
                 "manifest.duplicate-key",
@@ -297,6 +305,18 @@ def _issue_findings(manifest: Manifest) -> Iterator[Finding]:
                 remediation="Keep one copy of each key.",
                 metadata={"key": key, "copies": len(manifest.duplicates.get(key, []))},
             )
+
+
+def _not_text(issue: ManifestIssue) -> Finding:
+    return _finding(
+        "manifest.not-text",
+        Severity.HIGH,
+        "SKILL.md is not text",
+        f"{issue.message}. An agent cannot follow binary data as instructions and a "
+        "reviewer cannot read it; a binary where the manifest belongs is corrupt or hides "
+        "something under the one file everyone expects to be plain text.",
+        remediation="Replace SKILL.md with UTF-8 Markdown: YAML frontmatter, then instructions.",
+    )
 
 
 def _invalid_frontmatter(issues: list[ManifestIssue]) -> Finding:

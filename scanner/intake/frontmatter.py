@@ -16,6 +16,8 @@ Issue codes:
     yaml_alias: aliases were kept as ``*anchor`` text instead of being expanded.
     duplicate_key: a key appears twice; `Manifest.duplicates` holds every value.
     not_a_mapping: the YAML is a list or a scalar.
+    not_text: the file is binary data (`is_binary_text`); no frontmatter is looked for,
+        and this is the only issue reported.
 
 Line numbers count ``\n``, ``\r\n`` and a lone ``\r`` as line ends, and
 `Manifest.body` uses ``\n`` only.
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from pydantic import JsonValue
 
 from scanner.core.models import Manifest, ManifestIssue
-from scanner.intake._content import LOSSY_SUFFIX, decode_text
+from scanner.intake._content import LOSSY_SUFFIX, decode_text, is_binary_text
 from scanner.intake._yaml import load_mapping
 
 MAX_FRONTMATTER_CHARS = 64 * 1024
@@ -73,6 +75,10 @@ def parse_skill_md(raw: bytes) -> tuple[Manifest, str]:
 
 def parse_manifest(text: str, *, encoding: str = "utf-8") -> Manifest:
     """Parse SKILL.md text already decoded with `encoding`."""
+    if is_binary_text(text):
+        message = "SKILL.md is binary data, not text; no frontmatter was looked for"
+        body = text.replace("\r\n", "\n").replace("\r", "\n")
+        return Manifest(issues=(ManifestIssue(code="not_text", message=message),), body=body)
     issues: list[ManifestIssue] = []
     if encoding not in _UTF8:
         issues.append(ManifestIssue(code="encoding", message=_encoding_message(encoding)))
