@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
+import os
 import signal
 import socket
 from dataclasses import dataclass
@@ -15,9 +17,20 @@ from pydantic import ValidationError
 from sandbox import protocol, worker
 from sandbox.protocol import RunRequest, ShutdownRequest, TaskFailed, WorkerReady
 from scanner import logs
+from scanner.core.errors import SandboxUnavailableError
 
 STREAM_LIMIT = 1024 * 1024
 ABORT_JOIN_SECONDS = 1.0
+WORKER_NAME = "sandbox-worker"
+WARM_UP_NAME = "sandbox-warm-up"
+# A sandbox process exits with this code when the main script it re-imports starts a
+# sandbox itself (see `exit_if_reimporting_main`).
+REIMPORTED_MAIN_EXIT = 86
+REIMPORTED_MAIN_MESSAGE = (
+    "the sandbox could not start: its worker processes re-run the top level of your main "
+    "script, which starts a scan again; call the scanner under "
+    '`if __name__ == "__main__":`'
+)
 
 
 class WorkerStartError(Exception):
@@ -196,7 +209,7 @@ def _start_process(
     except OSError as exc:
         raise WorkerStartError(f"cannot create a worker channel: {exc!r}") from exc
     args = (child_end, options.memory_limit_mb, options.plugin_modules, logs.current_format())
-    process = context.Process(target=worker.main, args=args, name="sandbox-worker", daemon=True)
+    process = context.Process(target=worker.main, args=args, name=WORKER_NAME, daemon=True)
     with child_end:
         try:
             process.start()
@@ -212,7 +225,22 @@ def start_fork_server(context: ForkServerContext) -> None:
 
     Blocking: run it in an executor.
     """
-    process = context.Process(target=worker.noop, name="sandbox-warm-up", daemon=True)
+    process = context.Process(target=worker.noop, name=WARM_UP_NAME, daemon=True)
     process.start()
     process.join()
+    code = process.exitcode
     process.close()
+    if code == REIMPORTED_MAIN_EXIT:
+        raise SandboxUnavailableError(REIMPORTED_MAIN_MESSAGE)
+
+
+def exit_if_reimporting_main() -> None:
+    """End this process if it is a sandbox process that was about to start a sandbox.
+
+    Multiprocessing runs the parent's main script again in every child it starts (as
+    `__mp_main__`), so a script that scans at its top level, outside
+    `if __name__ == "__main__":`, would start a pool from each worker. The worker then
+    leaves quietly with `REIMPORTED_MAIN_EXIT`, which the parent reports in one line.
+    """
+    if multiprocessing.current_process().name in (WORKER_NAME, WARM_UP_NAME):
+        os._exit(REIMPORTED_MAIN_EXIT)

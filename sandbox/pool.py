@@ -40,6 +40,7 @@ from sandbox._process import (
     WorkerHandle,
     WorkerStartError,
     describe_exit,
+    exit_if_reimporting_main,
     launch,
     start_fork_server,
 )
@@ -177,6 +178,7 @@ class SandboxPool:
         """
         if self._state is not _State.NEW:
             raise RuntimeError("a sandbox pool is started only once")
+        exit_if_reimporting_main()
         self._state = _State.STARTING
         try:
             await self._start_workers()

@@ -8,6 +8,7 @@ findings to the pure verdict in `scanner.core.scan`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import logging
 import os
@@ -29,7 +30,14 @@ from scanner.core.errors import (
     ValidationError,
 )
 from scanner.core.models import AnalyzerRun, Finding, ScanResult, SkillPackage
-from scanner.core.policy import PRESETS, InvalidManifestAction, Policy, load_policy_file, preset
+from scanner.core.policy import (
+    PRESETS,
+    InvalidManifestAction,
+    Policy,
+    check_rule_ids,
+    load_policy_file,
+    preset,
+)
 from scanner.core.scan import OPTIONAL_FLAGS, ScanOptions, ScanOutcome, select_analyzers, verdict
 from scanner.intake.loader import load_package
 from scanner.logs import scan_id_var
@@ -50,6 +58,12 @@ def import_plugins(modules: tuple[str, ...]) -> None:
     importlib.import_module("scanner.analyzers")
     for module in modules:
         importlib.import_module(module)
+
+
+@functools.cache
+def known_rule_ids(analyzers: tuple[str, ...]) -> frozenset[str]:
+    """Return the rule ids policies may name, once per set of registered analyzers."""
+    return registry.rule_ids()
 
 
 def default_analyzers() -> list[str]:
@@ -134,6 +148,7 @@ class Engine:
             unknown = [name for name in getattr(policy, key) if name not in registry.names()]
             if unknown:
                 raise PolicyError(f"policy key '{key}': unknown analyzer {unknown[0]!r}")
+        check_rule_ids(policy, known_rule_ids(tuple(registry.names())))
         return policy
 
     def plan(self, options: ScanOptions) -> tuple[Policy, list[str]]:
@@ -202,6 +217,7 @@ class Engine:
                 started=started,
                 duration_seconds=time.perf_counter() - t0,
                 incomplete_inputs=bool(package.skipped) or any(f.truncated for f in package.files),
+                lenient=options.lenient,
             )
             result = verdict(outcome, policy)
             logger.info(

@@ -37,6 +37,11 @@ class Analyzer(ABC):
     own examples (YAML packs, YARA rules) are not listed here: an analyzer that applies
     them adds them in its own `rule_count`."""
 
+    @classmethod
+    def rule_ids(cls) -> frozenset[str]:
+        """Return every rule id this analyzer can report, as policies may name them."""
+        return frozenset(cls.RULES)
+
     def rule_count(self) -> int:
         """Return how many rules or checks this analyzer applies."""
         return len(self.RULES)

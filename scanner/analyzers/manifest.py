@@ -4,8 +4,14 @@ Rules:
     manifest.missing-skill-md (medium): the package has no SKILL.md.
     manifest.invalid-frontmatter (medium): frontmatter missing, unterminated, not at
         the start, unreadable YAML, aliases, not a mapping, bad encoding or too large;
-        the loader's message is quoted. The rest of the skill is still scanned in full.
+        one finding quotes every message of the loader. The rest of the skill is still
+        scanned in full. The `lenient` option reports these two at low (in the core).
         Low when the only fault is a plain value holding ": " on one-line keys.
+    manifest.not-text (high): SKILL.md is binary data. No agent can follow it and no
+        reviewer can read it, yet it sits where everyone expects plain instructions:
+        corrupt at best, a disguised payload at worst. It replaces the frontmatter
+        findings, and the per-line Unicode checks skip it (undecodable bytes decode to
+        random letters of every script).
     manifest.duplicate-key (medium): a key appears twice; YAML readers disagree on which
         copy wins, so every copy is scanned (an injection in any copy is reported with
         the key name, e.g. `description`).
@@ -44,18 +50,22 @@ from scanner.analyzers._rules import RuleSet, ScanTarget, default_ruleset, raise
 from scanner.analyzers._text import FileType, LineIndex, file_type, make_snippet, normalize_newlines
 from scanner.analyzers.base import Analyzer
 from scanner.analyzers.registry import register
-from scanner.core.models import Category, Finding, Manifest, Severity, SkillFile, SkillPackage
+from scanner.core.models import (
+    Category,
+    Finding,
+    Manifest,
+    ManifestIssue,
+    Severity,
+    SkillFile,
+    SkillPackage,
+)
+from scanner.intake.frontmatter import BROKEN_CODES, SKILL_NAME
 
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MIN_DESCRIPTION = 20
 MAX_DESCRIPTION = 1024
 MAX_KEYWORDS = 25
 SKILL_MD = "SKILL.md"
 
-_BROKEN = frozenset(
-    {"missing", "unterminated", "not_at_start", "yaml_error", "yaml_alias", "not_a_mapping",
-     "encoding", "too_large", "too_deep", "yaml_fallback"}
-)  # fmt: skip
 _DESCRIBE = "Say what the skill does and when to use it."
 _UNREADABLE = frozenset({"yaml_error", "too_large", "too_deep", "yaml_fallback", "not_a_mapping"})
 _BROAD_SHELL = re.compile(r"^(?:\*|Bash|Bash\(\s*\*?\s*(?::\s*\*)?\s*\)|Shell|Terminal)$", re.I)
@@ -152,6 +162,7 @@ class ManifestAnalyzer(Analyzer):
     RULES = (
         "manifest.missing-skill-md",
         "manifest.invalid-frontmatter",
+        "manifest.not-text",
         "manifest.duplicate-key",
         "manifest.name-missing",
         "manifest.name-invalid",
@@ -277,8 +288,23 @@ class _KeyLines:
 
 
 def _issue_findings(manifest: Manifest) -> Iterator[Finding]:
+    broken = [issue for issue in manifest.issues if issue.code in BROKEN_CODES]
+    if broken:
+        yield _invalid_frontmatter(broken)
     for issue in manifest.issues:
-        if issue.code == "duplicate_key":
+        if issue.code == "not_text":
+            yield _not_text(issue)
+        elif issue.code == "yaml_lenient" and not broken:
+            yield _finding(
+                "manifest.invalid-frontmatter",
+                Severity.LOW,
+                "SKILL.md frontmatter holds an unquoted ': '",
+                f"{issue.message} ({issue.code}).",
+                line=issue.line,
+                remediation="Quote values that contain ': '.",
+                metadata={"code": issue.code},
+            )
+        elif issue.code == "duplicate_key":
             key = _duplicate_name(issue.message, manifest)
             yield _finding(
                 "manifest.duplicate-key",
@@ -290,26 +316,37 @@ def _issue_findings(manifest: Manifest) -> Iterator[Finding]:
                 remediation="Keep one copy of each key.",
                 metadata={"key": key, "copies": len(manifest.duplicates.get(key, []))},
             )
-        elif issue.code in _BROKEN:
-            yield _finding(
-                "manifest.invalid-frontmatter",
-                Severity.MEDIUM,
-                "SKILL.md frontmatter is missing or invalid",
-                f"{issue.message} ({issue.code}). The skill was scanned as fully as any other.",
-                line=issue.line,
-                remediation="Start SKILL.md with a `---` YAML block holding name and description.",
-                metadata={"code": issue.code},
-            )
-        elif issue.code == "yaml_lenient":
-            yield _finding(
-                "manifest.invalid-frontmatter",
-                Severity.LOW,
-                "SKILL.md frontmatter holds an unquoted ': '",
-                f"{issue.message} ({issue.code}).",
-                line=issue.line,
-                remediation="Quote values that contain ': '.",
-                metadata={"code": issue.code},
-            )
+
+
+def _not_text(issue: ManifestIssue) -> Finding:
+    return _finding(
+        "manifest.not-text",
+        Severity.HIGH,
+        "SKILL.md is not text",
+        f"{issue.message}. An agent cannot follow binary data as instructions and a "
+        "reviewer cannot read it; a binary where the manifest belongs is corrupt or hides "
+        "something under the one file everyone expects to be plain text.",
+        remediation="Replace SKILL.md with UTF-8 Markdown: YAML frontmatter, then instructions.",
+    )
+
+
+def _invalid_frontmatter(issues: list[ManifestIssue]) -> Finding:
+    """Return one finding for all the problems of one frontmatter.
+
+    A YAML error and the line-by-line reading that followed it are one problem to the
+    author, so they are one finding, located at the first problem with a line.
+    """
+    located = next((issue for issue in issues if issue.line is not None), issues[0])
+    problems = "; ".join(f"{issue.message} ({issue.code})" for issue in issues)
+    return _finding(
+        "manifest.invalid-frontmatter",
+        Severity.MEDIUM,
+        "SKILL.md frontmatter is missing or invalid",
+        f"{problems}. The skill was scanned as fully as any other.",
+        line=located.line,
+        remediation="Start SKILL.md with a `---` YAML block holding name and description.",
+        metadata={"code": issues[0].code, "codes": [issue.code for issue in issues]},
+    )
 
 
 def _duplicate_name(message: str, manifest: Manifest) -> str:
@@ -351,7 +388,7 @@ def _field_findings(manifest: Manifest, lines: _KeyLines) -> Iterator[Finding]:
             "The frontmatter has no `name`.",
             remediation="Add `name: my-skill`.",
         )
-    elif not NAME_PATTERN.match(name):
+    elif not SKILL_NAME.fullmatch(name):
         yield _finding(
             "manifest.name-invalid",
             Severity.LOW,

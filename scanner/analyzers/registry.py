@@ -44,3 +44,8 @@ def instance(name: str) -> Analyzer:
         found = analyzer_class(name)()
         _INSTANCES[name] = found
     return found
+
+
+def rule_ids() -> frozenset[str]:
+    """Return every rule id the registered analyzers can report."""
+    return frozenset().union(*(cls.rule_ids() for cls in _CLASSES.values()))

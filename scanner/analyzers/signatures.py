@@ -85,7 +85,7 @@ from scanner.analyzers._pyast import (
     PythonFacts,
 )
 from scanner.analyzers._redact import redact_text
-from scanner.analyzers._rules import Hit, ScanTarget, default_ruleset
+from scanner.analyzers._rules import Hit, ScanTarget, default_ruleset, load_packs
 from scanner.analyzers._shellchecks import CHECKS as SHELL_CHECKS
 from scanner.analyzers._shellchecks import shell_hits
 from scanner.analyzers._supply import CHECKS as SUPPLY_CHECKS
@@ -146,6 +146,11 @@ class SignaturesAnalyzer(Analyzer):
     def rule_count(self) -> int:
         """Return the YAML rules plus the checks implemented in code."""
         return len(self._rules.rules) + len(self.RULES) + _yara_count()
+
+    @classmethod
+    def rule_ids(cls) -> frozenset[str]:
+        """Return the ids of the YAML rules, the YARA rules and the checks in code."""
+        return _data_rule_ids() | frozenset(cls.RULES)
 
     def analyze(self, package: SkillPackage) -> list[Finding]:
         """Return the findings of every text file of the package."""
@@ -473,6 +478,14 @@ def _printable(data: bytes) -> str:
 @functools.cache
 def _yara_count() -> int:
     return len(all_rules())
+
+
+@functools.cache
+def _data_rule_ids() -> frozenset[str]:
+    # NOTE: read from the rule files without compiling them: the server process asks
+    # for these ids to validate policies and never builds the analyzer itself.
+    yaml_ids = {rule.id for pack in load_packs() for rule in pack.rules}
+    return frozenset(yaml_ids | {rule.meta.id for rule in all_rules()})
 
 
 def _shown_bytes(data: bytes) -> str:

@@ -38,7 +38,8 @@ an ASCII letter. Latin letters with diacritics never count.
 
 False positives: mixed-script product names and transliterations; words that are
 entirely Cyrillic, Greek or another script (real translations, international domains)
-are never reported.
+are never reported. In a file that is binary data under a text name (a binary SKILL.md,
+reported as `manifest.not-text`), only the two evasion rules are checked line by line.
 
 Limitations:
     Zero-width and homoglyph re-scans work line by line, so a phrase split across lines
@@ -70,6 +71,7 @@ from scanner.analyzers._text import (
 from scanner.analyzers.base import Analyzer
 from scanner.analyzers.registry import register
 from scanner.core.models import Category, Finding, Severity, SkillFile, SkillPackage
+from scanner.intake._content import is_binary_text
 
 TAG_FIRST, TAG_LAST = 0xE0000, 0xE007F
 MIN_SPLITS_MEDIUM = 3
@@ -98,6 +100,7 @@ _IDENTIFIER_TYPES = frozenset(
     {FileType.PYTHON, FileType.SHELL, FileType.POWERSHELL, FileType.JAVASCRIPT, FileType.CODE}
 )
 _MIN_HIDDEN_CHARS = 12
+_EVASION_RULES = frozenset({"unicode.homoglyph-evasion", "unicode.zero-width-evasion"})
 _HiddenHit = tuple[str, Severity, Category]
 _MAX_HIDDEN_FINDINGS = 20
 _MAX_CONTEXT_CALLS = 40
@@ -191,7 +194,12 @@ class UnicodeAnalyzer(Analyzer):
                 continue
             findings += self._tag_findings(item, kind, text, index)
             findings += self._smuggled_findings(item, kind, text, index)
-            findings += self._line_findings(item, kind, index)
+            lines = self._line_findings(item, kind, index)
+            if is_binary_text(text):
+                # NOTE: undecodable bytes decode to letters of every script, so in binary
+                # data only a disguise that reveals a signature's words means anything.
+                lines = (f for f in lines if f.rule_id in _EVASION_RULES)
+            findings += lines
         return findings
 
     def _tag_findings(

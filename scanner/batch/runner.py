@@ -121,10 +121,16 @@ class BatchRunner:
         """Cancel a pending or running job; a finished job is returned as it is."""
         job = self.store.get(scan_id)
         task = self._tasks.get(scan_id)
-        if job.status in LIVE and task is not None:
-            job.status = JobStatus.CANCELLED
-            job.error = ErrorInfo(code="cancelled", message="the batch was cancelled on request")
-            task.cancel()
+        if job.status not in LIVE or task is None:
+            return job
+        started = job.status is JobStatus.RUNNING
+        job.status, job.finished_at = JobStatus.CANCELLED, datetime.now(UTC)
+        job.error = ErrorInfo(code="cancelled", message="the batch was cancelled on request")
+        task.cancel()
+        if not started:
+            # NOTE: a task cancelled before its first step never runs `_run`, whose
+            # `finally` would otherwise start the job's TTL.
+            self.store.finished(scan_id, job.model_dump_json().encode())
         return job
 
     async def close(self) -> None:
@@ -166,7 +172,7 @@ class BatchRunner:
             job.status = JobStatus.FAILED
             job.error = ErrorInfo(code="internal", message="the batch failed unexpectedly")
         finally:
-            job.finished_at = datetime.now(UTC)
+            job.finished_at = job.finished_at or datetime.now(UTC)
             # NOTE: a finished job never changes again, so it is serialized once, off the
             # event loop when it holds results, and every later poll sends these bytes.
             if job.result is None:

@@ -124,6 +124,13 @@ class ExposureError(ScannerError):
     http_status = 500
 
 
+class ListenError(ScannerError):
+    """The server cannot listen on the address it was given (in use, not local, denied)."""
+
+    code = "cannot_listen"
+    http_status = 500
+
+
 class ScanNotFoundError(ScannerError):
     """No batch job has this id (never created, or expired after its TTL)."""
 

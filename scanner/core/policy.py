@@ -2,11 +2,13 @@
 
 A policy is a preset shipped in `policies/` (strict, balanced, permissive) or a
 YAML file given by path. Every file is validated by the `Policy` model: an
-unknown key or a wrong type is a `PolicyError` naming the key.
+unknown key or a wrong type is a `PolicyError` naming the key; `check_rule_ids`
+refuses rule ids and patterns that name no rule the scanner has.
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import hashlib
 import os
@@ -25,6 +27,7 @@ from scanner.core.models import Finding, Severity
 PRESETS = ("strict", "balanced", "permissive")
 DEFAULT_POLICY = "balanced"
 MAX_POLICY_BYTES = 256 * 1024
+MAX_SHOWN_ID = 80
 
 
 class InvalidManifestAction(StrEnum):
@@ -92,6 +95,39 @@ class Policy(BaseModel):
     def digest(self) -> str:
         """Return a short hash of the policy's content, for logs and reports."""
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+
+
+def check_rule_ids(policy: Policy, known: frozenset[str]) -> None:
+    """Refuse ids and patterns of `disabled_rules` and `severity_overrides` that match no rule.
+
+    A typo there would otherwise leave a rule on, or at its usual severity, silently.
+
+    Raises:
+        PolicyError: naming the key and the id, with the closest known id when there is one.
+    """
+    for key, entries in (
+        ("disabled_rules", policy.disabled_rules),
+        ("severity_overrides", tuple(policy.severity_overrides)),
+    ):
+        for entry in entries:
+            if entry in known or (
+                _is_pattern(entry) and any(fnmatch.fnmatchcase(rule, entry) for rule in known)
+            ):
+                continue
+            raise PolicyError(f"policy key '{key}': {_unknown_rule(entry, known)}")
+
+
+def _unknown_rule(entry: str, known: frozenset[str]) -> str:
+    shown = entry if len(entry) <= MAX_SHOWN_ID else entry[:MAX_SHOWN_ID] + "..."
+    close = difflib.get_close_matches(shown, sorted(known), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else " (rule ids are listed in docs/rules.md)"
+    if _is_pattern(entry):
+        return f"pattern {shown!r} matches no rule{hint}"
+    return f"unknown rule id {shown!r}{hint}"
+
+
+def _is_pattern(entry: str) -> bool:
+    return any(char in entry for char in "*?[")
 
 
 def policies_dir() -> Path:

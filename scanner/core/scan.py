@@ -15,10 +15,17 @@ from scanner.core.models import (
     AnalyzerRun,
     Finding,
     ScanResult,
+    Severity,
     finding_sort_key,
     max_severity,
 )
 from scanner.core.policy import DEFAULT_POLICY, Policy
+
+# Findings about the form of SKILL.md that `lenient` accepts: still reported, at this
+# severity. Nothing else is lowered: a frontmatter that hides an injection or a duplicated
+# key that shows reviewers one description and the agent another stays as severe.
+LENIENT_RULES = frozenset({"manifest.invalid-frontmatter", "manifest.missing-skill-md"})
+LENIENT_SEVERITY = Severity.LOW
 
 # Request flags that turn on optional analyzers, and the analyzer each one needs.
 OPTIONAL_FLAGS: dict[str, str] = {
@@ -48,8 +55,9 @@ class ScanOptions(BaseModel):
     )
     lenient: bool = Field(
         default=False,
-        description="Accept a missing or broken SKILL.md frontmatter quietly: fall back to "
-        "the folder name and scan the raw text.",
+        description="Accept a missing or broken SKILL.md frontmatter: report it at LOW "
+        "instead of MEDIUM, so it fails no preset, and scan the skill even under a policy "
+        "that rejects invalid manifests. Findings of attacks are never lowered.",
     )
 
 
@@ -100,11 +108,25 @@ class ScanOutcome(BaseModel):
     started: datetime
     duration_seconds: float
     incomplete_inputs: bool = False
+    lenient: bool = False
+
+
+def accept_manifest(findings: list[Finding]) -> list[Finding]:
+    """Lower the findings about a missing or broken SKILL.md form to `LENIENT_SEVERITY`."""
+    return [
+        finding.model_copy(
+            update={"severity": LENIENT_SEVERITY, "metadata": {**finding.metadata, "lenient": True}}
+        )
+        if finding.rule_id in LENIENT_RULES and finding.severity.rank > LENIENT_SEVERITY.rank
+        else finding
+        for finding in findings
+    ]
 
 
 def verdict(outcome: ScanOutcome, policy: Policy) -> ScanResult:
-    """Apply the policy and compute the verdict of one scan."""
-    findings = dedupe(policy.apply(outcome.findings))
+    """Apply `lenient`, then the policy, and compute the verdict of one scan."""
+    raw = accept_manifest(outcome.findings) if outcome.lenient else outcome.findings
+    findings = dedupe(policy.apply(raw))
     failed = [run for run in outcome.runs if run.status != "ok"]
     return ScanResult(
         scan_id=outcome.scan_id,

@@ -20,10 +20,15 @@ LOSSY_SUFFIX = "-lossy"
 # Bytes that do not occur in text: C0 controls except tab, LF, VT, FF, CR, BS and ESC.
 _TEXT_BYTES = bytes([8, 9, 10, 11, 12, 13, 27, *range(32, 256)])
 _BINARY_CHARS = re.compile("[\x00-\x07\x0e-\x1a\x1c-\x1f]")
+_CONTROL_CHARS = "".join(chr(code) for code in range(32) if _BINARY_CHARS.match(chr(code)))
 # NOTE: a few binary-looking bytes are tolerated so one NUL cannot turn a script into
 # "binary" and hide it from the text analyzers (bash skips NUL bytes and runs the rest).
 _MAX_BINARY_BYTES = 8
 _MAX_BINARY_RATIO = 0.01
+# Decoded text is binary data when this share of it is control characters that text
+# never holds: random or compressed bytes give about a tenth, executables more (NULs).
+_NOT_TEXT_RATIO = 0.05
+_NOT_TEXT_MIN_CHARS = 16
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -190,6 +195,19 @@ def classify(raw: bytes, *, name: str, truncated: bool, force_text: bool = False
     if force_text or is_clean or is_script or _looks_textual(raw, decoded):
         return Content(FileKind.TEXT, magic or "text", decoded)
     return Content(FileKind.BINARY, magic or "data", None)
+
+
+def is_binary_text(text: str) -> bool:
+    """Return True when decoded text is binary data: many control characters text never holds.
+
+    Files kept as text whatever their bytes (SKILL.md, scripts) use this to tell a
+    text file with a few stray bytes from binary data under a text name. Replacement
+    characters do not count: text in a legacy encoding (GBK, Latin-1) is full of them.
+    """
+    # NOTE: counted with str.count, not findall: binary data of megabytes would make
+    # a list of hundreds of thousands of matches in a memory-limited worker.
+    controls = sum(text.count(char) for char in _CONTROL_CHARS)
+    return controls >= _NOT_TEXT_MIN_CHARS and controls >= len(text) * _NOT_TEXT_RATIO
 
 
 def _suffix(name: str) -> str:

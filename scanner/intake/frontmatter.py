@@ -18,6 +18,8 @@ Issue codes:
     yaml_alias: aliases were kept as ``*anchor`` text instead of being expanded.
     duplicate_key: a key appears twice; `Manifest.duplicates` holds every value.
     not_a_mapping: the YAML is a list or a scalar.
+    not_text: the file is binary data (`is_binary_text`); no frontmatter is looked for,
+        and this is the only issue reported.
 
 Line numbers count ``\n``, ``\r\n`` and a lone ``\r`` as line ends, and
 `Manifest.body` uses ``\n`` only.
@@ -31,10 +33,17 @@ from dataclasses import dataclass, field
 from pydantic import JsonValue
 
 from scanner.core.models import Manifest, ManifestIssue
-from scanner.intake._content import LOSSY_SUFFIX, decode_text
+from scanner.intake._content import LOSSY_SUFFIX, decode_text, is_binary_text
 from scanner.intake._yaml import load_mapping
 
 MAX_FRONTMATTER_CHARS = 64 * 1024
+# Issue codes that make the frontmatter invalid (every code but `duplicate_key`).
+BROKEN_CODES = frozenset(
+    {"encoding", "missing", "not_at_start", "unterminated", "too_large", "yaml_error",
+     "too_deep", "yaml_fallback", "yaml_alias", "not_a_mapping"}
+)  # fmt: skip
+# A skill name as agents expect it: lower-case letters, digits and hyphens, 1-64 characters.
+SKILL_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _UTF8 = ("utf-8", "utf-8-sig")
 _FALLBACK_KEY = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:(?:[ \t]+(.*))?")
 _BLOCK_INDICATORS = frozenset({"", "|", ">", "|-", ">-", "|+", ">+"})
@@ -68,6 +77,10 @@ def parse_skill_md(raw: bytes) -> tuple[Manifest, str]:
 
 def parse_manifest(text: str, *, encoding: str = "utf-8") -> Manifest:
     """Parse SKILL.md text already decoded with `encoding`."""
+    if is_binary_text(text):
+        message = "SKILL.md is binary data, not text; no frontmatter was looked for"
+        body = text.replace("\r\n", "\n").replace("\r", "\n")
+        return Manifest(issues=(ManifestIssue(code="not_text", message=message),), body=body)
     issues: list[ManifestIssue] = []
     if encoding not in _UTF8:
         issues.append(ManifestIssue(code="encoding", message=_encoding_message(encoding)))

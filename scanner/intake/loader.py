@@ -41,7 +41,7 @@ from scanner.core.errors import InvalidPackageError
 from scanner.core.models import Manifest, SkillFile, SkillPackage, SkippedEntry
 from scanner.intake._content import classify
 from scanner.intake._names import escape_name
-from scanner.intake.frontmatter import parse_manifest
+from scanner.intake.frontmatter import BROKEN_CODES, SKILL_NAME, parse_manifest
 from scanner.settings import Settings
 
 MAX_DEPTH = 32
@@ -164,11 +164,19 @@ def _read_manifest(files: tuple[SkillFile, ...]) -> Manifest | None:
 
 
 def _skill_name(manifest: Manifest | None, fallback: str) -> str:
-    value = manifest.data.get("name") if manifest is not None else None
+    """Return the frontmatter `name` when it is usable, else the folder name."""
+    if manifest is None:
+        return fallback
+    value = manifest.data.get("name")
     if not isinstance(value, str):
         return fallback
     name = value.strip()
     if not name or len(name) > MAX_NAME_CHARS or escape_name(name)[1]:
+        return fallback
+    # NOTE: from a broken frontmatter a value may be a guess of the line-by-line reader
+    # (`name: [unclosed` gives "[unclosed"); only a well-formed skill name is kept then.
+    broken = any(issue.code in BROKEN_CODES for issue in manifest.issues)
+    if broken and not SKILL_NAME.fullmatch(name):
         return fallback
     return name
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
+import socket
 import sys
 from collections.abc import AsyncIterator
 
@@ -13,7 +15,7 @@ from aiohttp.typedefs import Middleware
 from scanner._heap import return_large_buffers
 from scanner.batch.runner import BatchRunner
 from scanner.batch.store import MemoryJobStore
-from scanner.core.errors import ExposureError
+from scanner.core.errors import ExposureError, ListenError
 from scanner.engine import Engine
 from scanner.server import handlers
 from scanner.server._protocol import install_json_protocol_errors
@@ -173,16 +175,35 @@ def run_server(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) 
     check_exposure(settings)
     install_json_protocol_errors()
     return_large_buffers()
-    web.run_app(
-        create_app(settings),
-        host=host,
-        port=port,
-        print=None,
-        access_log=None,
-        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
-        # A client that goes away cancels its scan, which frees its sandbox worker.
-        handler_cancellation=True,
-    )
+    try:
+        web.run_app(
+            create_app(settings),
+            host=host,
+            port=port,
+            print=None,
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+            # A client that goes away cancels its scan, which frees its sandbox worker.
+            handler_cancellation=True,
+        )
+    except OSError as exc:
+        reason = listen_failure(exc, host, port)
+        if reason is None:
+            raise
+        raise ListenError(reason) from exc
+
+
+def listen_failure(exc: OSError, host: str, port: int) -> str | None:
+    """Return why the server could not listen, or None if `exc` is about something else."""
+    if isinstance(exc, socket.gaierror):
+        return f"cannot listen on {host}: the name does not resolve ({exc.strerror})"
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is in use"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host}: the address is not one of this machine's"
+    if exc.errno == errno.EACCES:
+        return f"cannot listen on port {port} on {host}: permission denied"
+    return None
 
 
 def _serve_child(host: str, port: int) -> None:

@@ -1,17 +1,27 @@
 import os
+import re
 from pathlib import Path
 
 import pytest
 
+from scanner.analyzers import registry
 from scanner.core.errors import PolicyError
 from scanner.core.models import Category, Finding, Severity
 from scanner.core.policy import (
     PRESETS,
     InvalidManifestAction,
     Policy,
+    check_rule_ids,
     load_policy_file,
     parse_policy,
+    policies_dir,
     preset,
+)
+from scanner.engine import import_plugins
+from tests.conftest import REPO
+
+KNOWN = frozenset(
+    {"exfil.dns-tunnel", "exfil.http-post", "manifest.name-missing", "supply.typosquat"}
 )
 
 
@@ -150,3 +160,63 @@ def test_valid_policy_file_loads(tmp_path: Path):
 
     assert policy.fail_threshold == Severity.LOW
     assert policy.override_for("a.b") == Severity.HIGH
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        Policy(name="p", disabled_rules=("exfil.dns-tunnel", "manifest.*", "exfil.http-p?st")),
+        Policy(name="p", severity_overrides={"supply.typosquat": Severity.LOW, "*": Severity.INFO}),
+    ],
+)
+def test_known_rule_ids_and_matching_patterns_pass(policy):
+    check_rule_ids(policy, KNOWN)
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        (
+            Policy(name="p", disabled_rules=("exfil.dns-tunnel", "exfil.dns-tunel")),
+            "policy key 'disabled_rules': unknown rule id 'exfil.dns-tunel'; "
+            "did you mean 'exfil.dns-tunnel'?",
+        ),
+        (
+            Policy(name="p", severity_overrides={"supply_chain.typosquat": Severity.LOW}),
+            "policy key 'severity_overrides': unknown rule id 'supply_chain.typosquat'; "
+            "did you mean 'supply.typosquat'?",
+        ),
+        (
+            Policy(name="p", disabled_rules=("secrets.*",)),
+            "policy key 'disabled_rules': pattern 'secrets.*' matches no rule "
+            "(rule ids are listed in docs/rules.md)",
+        ),
+        (
+            Policy(name="p", disabled_rules=("x" * 500,)),
+            f"policy key 'disabled_rules': unknown rule id '{'x' * 80}...' "
+            "(rule ids are listed in docs/rules.md)",
+        ),
+    ],
+)
+def test_rule_id_or_pattern_matching_no_rule_is_refused_naming_it(policy, message):
+    with pytest.raises(PolicyError) as info:
+        check_rule_ids(policy, KNOWN)
+
+    assert info.value.message == message
+
+
+def documented_policies() -> list[tuple[str, str]]:
+    docs = (REPO / "docs" / "policies.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", docs, flags=re.DOTALL)
+    shipped = sorted(policies_dir().glob("*.yaml"))
+    return [("docs/policies.md", block) for block in blocks] + [
+        (f"policies/{path.name}", path.read_text(encoding="utf-8")) for path in shipped
+    ]
+
+
+@pytest.mark.parametrize(("source", "text"), documented_policies())
+def test_every_rule_id_in_the_docs_and_presets_is_real(source, text):
+    import_plugins(())
+    policy = parse_policy(text, source=source)
+
+    check_rule_ids(policy, registry.rule_ids())

@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 
 from scanner.core.models import FileKind
-from scanner.intake._content import classify, decode_exact, decode_text, detect_type
+from scanner.intake._content import (
+    classify,
+    decode_exact,
+    decode_text,
+    detect_type,
+    is_binary_text,
+)
 from scanner.intake._names import escape_name
 
 PE_HEAD = b"MZ" + b"\x00" * 58 + (64).to_bytes(4, "little") + b"PE\x00\x00" + b"\x00" * 32
@@ -134,3 +140,21 @@ def test_classify_forces_text_for_skill_md():
 )
 def test_escape_name(name: str | bytes, expected: str, escaped: bool):
     assert escape_name(name) == (expected, escaped)
+
+
+@pytest.mark.parametrize(
+    ("raw", "binary"),
+    [
+        (bytes(range(256)) * 4, True),
+        (b"\x7fELF\x02\x01\x01" + b"\x00" * 200, True),
+        ("Caf\xe9 hours, caf\xe9 prices and caf\xe9 menus. " * 20, False),
+        ("中文技能——把文本转换→格式。".encode("gbk") * 50, False),
+        (b"abc\x00def\x01" * 3, False),
+        (b"#!/bin/sh\necho hi\n" * 40 + b"\x00" * 20, False),
+        ("plain text\n" * 100, False),
+    ],
+)
+def test_is_binary_text_tells_data_from_text_with_stray_bytes(raw, binary):
+    data = raw.encode("latin-1") if isinstance(raw, str) else raw
+
+    assert is_binary_text(decode_text(data).text) is binary

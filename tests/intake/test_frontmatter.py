@@ -352,3 +352,12 @@ def test_any_yaml_like_frontmatter_gives_a_manifest(body: str):
 
     assert isinstance(manifest, Manifest)
     manifest.model_dump_json()
+
+
+def test_binary_skill_md_is_only_not_text():
+    manifest, encoding = parse_skill_md(bytes(range(256)) * 8)
+
+    assert encoding == "utf-8-lossy"
+    assert [issue.code for issue in manifest.issues] == ["not_text"]
+    assert manifest.raw_frontmatter is None
+    assert manifest.data == {}

@@ -466,3 +466,25 @@ def test_loader_accepts_symlinked_root(make_skill: Make, tmp_path: Path):
     package = load(link)
 
     assert package.name == "demo"
+
+
+@pytest.mark.parametrize(
+    ("skill_md", "name"),
+    [
+        ("---\nname: [unclosed\ndescription: Formats files.\n---\n# X\n", "pdf-tools"),
+        ("---\nname: [pdf, tools]\ndescription: Formats files.\n---\n# X\n", "pdf-tools"),
+        ("---\nname: *anchor\ndescription: Formats files.\n---\n# X\n", "pdf-tools"),
+        ("---\nname: csv-report\ndescription: a: b: c\n---\n# X\n", "csv-report"),
+        ("---\nname: CSV Report\ndescription: Formats files.\n---\n# X\n", "CSV Report"),
+        # An unquoted ": " alone is read as meant (low), so the name stands as written.
+        ("---\nname: CSV Report\ndescription: a: b: c\n---\n# X\n", "CSV Report"),
+    ],
+)
+def test_skill_name_falls_back_to_the_folder_when_unusable(
+    make_skill: Make, skill_md: str, name: str
+):
+    root = make_skill({"SKILL.md": skill_md}, name="pdf-tools")
+
+    package = load(root)
+
+    assert package.name == name

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import socket
+
 import pytest
 
 from scanner.core.errors import ExposureError
-from scanner.server.app import check_exposure, is_loopback
+from scanner.server.app import check_exposure, is_loopback, listen_failure
 from scanner.settings import Settings
 
 
@@ -80,3 +83,26 @@ def test_public_address_without_roots_or_keys_is_refused():
 )
 def test_public_address_is_allowed_with_confinement_keys_or_consent(extra):
     check_exposure(Settings(host="0.0.0.0", **extra))
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (OSError(errno.EADDRINUSE, "address in use"), "port 8000 on ::1 is in use"),
+        (
+            OSError(errno.EADDRNOTAVAIL, "cannot assign"),
+            "cannot listen on ::1: the address is not one of this machine's",
+        ),
+        (
+            OSError(errno.EACCES, "denied"),
+            "cannot listen on port 8000 on ::1: permission denied",
+        ),
+        (
+            socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+            "cannot listen on ::1: the name does not resolve (Name or service not known)",
+        ),
+        (OSError(errno.EMFILE, "too many open files"), None),
+    ],
+)
+def test_listen_failure_names_bind_errors_and_leaves_others(exc, reason):
+    assert listen_failure(exc, "::1", 8000) == reason

@@ -125,9 +125,10 @@ async def test_delete_cancels_a_running_batch_and_frees_its_workers(
     assert resp.status == 200
     assert body["status"] == "cancelled"
     assert body["error"]["code"] == "cancelled"
+    assert body["finished_at"] is not None
     later = await (await client.get(f"/scan-batch/{accepted['scan_id']}")).json()
     assert later["status"] == "cancelled"
-    assert later["finished_at"] is not None
+    assert later["finished_at"] == body["finished_at"]
     assert await wait_for_workers(client, 2)
     health = await (await client.get("/health")).json()
     assert health["sandbox"]["tasks_running"] == 0
