@@ -61,14 +61,19 @@ Rules:
     files.symlink (medium; high when it points outside the skill): a link was not
         followed; its target is in the metadata, escaped.
     files.special-file (high): a FIFO, socket or device was not read; no skill needs one.
-    files.not-fully-analysed (high; medium for a truncated binary): entries skipped for
-        limits (too many files, too large, too deep, unreadable) and text files cut at the
-        read limit. Padding a script past the limit is an evasion, so content the scanner
-        could not read fails the scan rather than passing unseen.
+    files.not-fully-analysed (high; medium for a truncated image, font, audio or video):
+        entries skipped for limits (too many files, too large, too deep, unreadable) and
+        files cut at the read limit. Padding a script past the limit, or putting a zip
+        (which `python3 file` runs from its end) after junk, is an evasion, so content
+        the scanner could not read fails the scan rather than passing unseen.
     files.reference-outside (low): a Markdown or HTML link in the skill points outside its
         folder (`../../x`, `/etc/x`, `~/x`, `file:`); it is not followed.
-    files.not-scanned (low): version-control folders, entries beside the skill folder,
-        and names with undecodable bytes.
+    files.not-scanned (low): version-control folders (of `.git`, only `config` and
+        `hooks/` are read), entries beside the skill folder, and names with undecodable
+        bytes.
+    files.git-command (high): a shipped `.git` holds an active hook or a setting under
+        which git runs a program (`core.fsmonitor`, `core.sshCommand`, `core.hooksPath`,
+        filter and diff drivers, `!` aliases): a plain `git status` in the folder runs it.
 
 Fonts, clean images and plain PDFs and Office documents are normal and never reported.
 
