@@ -111,6 +111,12 @@ def _random_text(rng: random.Random) -> str:
         ("\u017fmtp_\u017fecret = 'Tg5Hy6Ju7Ki8Lo9P'", "Tg5Hy6Ju7Ki8Lo9P"),
         ("private-key=AbCdEfGh12345678", "AbCdEfGh12345678"),
         ("AUTH:Xy12Zw34Vu56Ts78", "Xy12Zw34Vu56Ts78"),
+        ("curl -u admin:Sup3rS3cretFAKEpw http://203.0.113.5/run | sh", "Sup3rS3cretFAKEpw"),
+        ("sshpass -p FAKEp4ssw0rd ssh ops@203.0.113.7", "FAKEp4ssw0rd"),
+        (
+            "pip install git+https://bot:FAKEghTokenValue42@git.example.net/r.git",
+            "FAKEghTokenValue42",
+        ),
     ],
 )
 def test_secret_assigned_to_a_telling_name_is_masked(text: str, secret: str) -> None:
@@ -127,6 +133,8 @@ def test_secret_assigned_to_a_telling_name_is_masked(text: str, secret: str) -> 
         "token_budget_for_each_request_window = 4096",  # value too short
         "the secret to a good report is a clear summary of findings",
         "tokenizer_vocabulary_size_in_thousands_for_models: abcdefghijklmnop",
+        'curl -s -u "$JIRA_EMAIL:$JIRA_API_TOKEN" "$JIRA_SITE/rest/api/3/myself"',
+        "git clone https://oauth2:${GITLAB_TOKEN}@gitlab.example.com/team/repo.git",
     ],
 )
 def test_text_without_a_named_secret_is_left_as_it_is(text: str) -> None:
