@@ -424,6 +424,17 @@ def _network_roots(tree: ast.Module) -> set[str]:
                 if a.name.split(".")[0] in _NETWORK_MODULES
             )
     for node in _walk(tree):
+        if isinstance(node, ast.With | ast.AsyncWith):
+            # `with httpx.Client() as client:` binds a client as surely as `=` does.
+            for item in node.items:
+                call = item.context_expr
+                if (
+                    isinstance(call, ast.Call)
+                    and item.optional_vars is not None
+                    and dotted(call.func).split(".")[0] in roots
+                ):
+                    roots.update(_target_names(item.optional_vars))
+            continue
         if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
             continue
         if dotted(node.value.func).split(".")[0] in roots:
@@ -447,12 +458,20 @@ def _assembled_path(node: ast.AST) -> str | None:
     """Return the path a `/` chain or `os.path.join` spells, `*` for each variable part.
 
     `Path.home() / ".ssh" / name` gives `*/.ssh/*`: a credential store named in parts
-    is still named.
+    is still named. `Path.home().joinpath(".aws", "credentials")` gives
+    `*/.aws/credentials`.
     """
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
         parts = _division_parts(node, _MAX_PATH_PARTS)
     elif isinstance(node, ast.Call) and call_name(node) == "join" and len(node.args) >= 2:
         parts = list(node.args[:_MAX_PATH_PARTS])
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "joinpath"
+        and node.args
+    ):
+        parts = [node.func.value, *node.args[: _MAX_PATH_PARTS - 1]]
     else:
         return None
     if len(parts) < 2 or not any(is_constant_text(part) for part in parts):

@@ -102,8 +102,10 @@ ENCODED_PAYLOAD = CodeCheck(
 _CREDENTIAL_STORES = (
     r"{{secret_path}}|\b(?:Login Data|logins\.json|key4\.db|Cookies|wallet\.dat)\b"
     r"|\.(?:bash|zsh)_history\b|\.claude[/\\]+\.credentials\.json|\.codex[/\\]+auth\.json"
-    # NOTE: every file of ~/.ssh, as a glob or a path joined from a variable name.
+    # NOTE: every file of ~/.ssh or of a cloud CLI's credential folder, as a glob or a
+    # path joined from a variable name.
     r"|\.ssh[/\\]+\*(?![\w.*]*\.pub)"
+    r"|\.(?:aws|azure|kube|docker|gnupg|config[/\\]+gcloud)[/\\]+\*"
 )
 # Docstrings and tool descriptions are read by the agent: the instruction rules apply.
 _PROSE_RULE_PREFIXES = ("injection.", "hidden.", "exfil.markdown-image-beacon")
