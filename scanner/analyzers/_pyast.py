@@ -70,7 +70,8 @@ EXEC_REMOTE = CodeCheck(
     "py.exec-remote",
     "Downloaded code executed",
     Category.REMOTE_CODE_EXECUTION,
-    "The response of a network request is executed or unpickled.",
+    "The response of a network request is executed or unpickled, or written to a file "
+    "that is then run.",
     "Never execute or unpickle downloaded data.",
 )
 ENV_EXFIL = CodeCheck(
@@ -171,6 +172,10 @@ _NETWORK_CALLS = frozenset(
 )  # fmt: skip
 _ALWAYS_NETWORK = frozenset({"urlopen", "sendall", "sendto", "create_connection"})
 _MAX_PATH_PARTS = 12
+_INTERPRETERS = frozenset(
+    {"sh", "bash", "zsh", "dash", "python", "python3", "node", "perl", "ruby", "pwsh",
+     "powershell", "powershell.exe", "cmd", "cmd.exe"}
+)  # fmt: skip
 _LOOKUP_TOOLS = frozenset({"dig", "nslookup", "host", "drill", "ping"})
 _PROSE_KEYWORDS = frozenset({"description", "instructions"})
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|AUTH|CRED", re.IGNORECASE)
@@ -326,10 +331,16 @@ class PythonFacts:
 class PythonChecker:
     """Run every code check on one Python file."""
 
-    def __init__(self, credential_paths: re.Pattern[str], untrusted: re.Pattern[str]) -> None:
-        """Keep the credential-path and untrusted-destination patterns of the rule packs."""
+    def __init__(
+        self,
+        credential_paths: re.Pattern[str],
+        untrusted: re.Pattern[str],
+        official: re.Pattern[str] | None = None,
+    ) -> None:
+        """Keep the credential-path, untrusted- and official-host patterns of the rule packs."""
         self._credentials = credential_paths
         self._untrusted = untrusted
+        self._official = official
 
     def check(self, text: str) -> tuple[list[CodeHit], PythonFacts] | None:
         """Return the hits and facts of a file, or None when it does not parse."""
@@ -348,6 +359,7 @@ class PythonChecker:
         hits.extend(_env_dump_hits(context))
         hits.extend(_traversal_hits(context))
         hits.extend(_secret_env_hits(context))
+        hits.extend(_download_run_hits(context, self._official))
         return _dedupe(hits), facts
 
     def _facts(self, tree: ast.Module) -> PythonFacts:
@@ -616,6 +628,143 @@ def _is_remote_call(node: ast.Call) -> bool:
     if name in _SOCKET_READS or "rfile" in parts or name == "urlopen":
         return True
     return name in _FETCH_CALLS and parts[0] in ("requests", "httpx", "urllib")
+
+
+def _download_run_hits(context: _Context, official: re.Pattern[str] | None) -> Iterator[CodeHit]:
+    """Report a file written from a download and then run (an "update check").
+
+    The two-statement form of `exec(urlopen(...))`: `urlretrieve(url, path)` or a
+    response written to `path`, then `path` handed to a subprocess, `os.system`,
+    `runpy` or `exec(open(path).read())`. From an official installer or release host
+    it is medium, from an untrusted one critical.
+    """
+    downloads = _downloaded_paths(context)
+    if not downloads:
+        return
+    for node in _walk(context.tree):
+        if not isinstance(node, ast.Call) or not _is_runner(node):
+            continue
+        for part in _program_parts(context, node):
+            for value in context.bindings.expand(part, depth=2):
+                key = _path_key(value)
+                if key is None or key not in downloads:
+                    continue
+                urls = list(_urls_in_values(context, downloads[key]))
+                severity = Severity.HIGH
+                if any(context.untrusted.search(u) for u in urls):
+                    severity = Severity.CRITICAL
+                elif urls and official is not None and all(official.search(u) for u in urls):
+                    severity = Severity.MEDIUM
+                detail = "it runs a file it downloaded"
+                yield CodeHit(EXEC_REMOTE, node.lineno, severity, detail)
+                return
+
+
+def _program_parts(context: _Context, node: ast.Call) -> list[ast.AST]:
+    """Return the expressions that name what a runner call runs.
+
+    In an argument list that is the program, or the script after an interpreter; a
+    downloaded data file handed to `jq` is not run. A command string counts whole.
+    """
+    if not node.args:
+        return []
+    first = node.args[0]
+    argv = next(
+        (v for v in context.bindings.expand(first, depth=2) if isinstance(v, ast.List | ast.Tuple)),
+        None,
+    )
+    if argv is None or not argv.elts:
+        return list(ast.walk(first))
+    program = argv.elts[0]
+    parts: list[ast.AST] = [program]
+    name = str(_constant(program)) if is_constant_text(program) else dotted(program)
+    if len(argv.elts) > 1 and (
+        name.rsplit("/", 1)[-1] in _INTERPRETERS or name == "sys.executable"
+    ):
+        parts.append(argv.elts[1])
+    return parts
+
+
+def _downloaded_paths(context: _Context) -> dict[str, ast.Call]:
+    """Return the paths (by name or literal) written from a download, with the call."""
+    found: dict[str, ast.Call] = {}
+    for node in _walk(context.tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = call_name(node)
+        if name == "urlretrieve" and len(node.args) >= 2:
+            key = _path_key(node.args[1])
+        elif name in ("write", "write_bytes", "write_text") and node.args:
+            data = node.args[0]
+            if not any(_is_remote(v) for v in context.bindings.expand(data, depth=2)):
+                continue
+            key = _written_path_key(context, node)
+        else:
+            continue
+        if key is not None:
+            found[key] = node
+    return found
+
+
+def _written_path_key(context: _Context, node: ast.Call) -> str | None:
+    """Return the path a `.write(...)` goes to: `Path(p).write_bytes`, `open(p).write`."""
+    if not isinstance(node.func, ast.Attribute):
+        return None
+    owner, method = node.func.value, node.func.attr
+    for value in context.bindings.expand(owner, depth=2):
+        if isinstance(value, ast.Call) and call_name(value) in ("open", "Path") and value.args:
+            return _path_key(value.args[0])
+        key = _path_key(value)
+        if key is not None and method in ("write_bytes", "write_text"):
+            return key
+    if isinstance(owner, ast.Name):
+        for call, target in _with_items(context.tree):
+            if owner.id == target and call.args:
+                return _path_key(call.args[0])
+    return None
+
+
+def _with_items(tree: ast.Module) -> Iterator[tuple[ast.Call, str]]:
+    for node in _walk(tree):
+        if isinstance(node, ast.With | ast.AsyncWith):
+            for item in node.items:
+                call, var = item.context_expr, item.optional_vars
+                if isinstance(call, ast.Call) and isinstance(var, ast.Name):
+                    yield call, var.id
+
+
+def _path_key(node: ast.AST) -> str | None:
+    """Return a key naming a path expression: the variable, or the literal text."""
+    if isinstance(node, ast.Name):
+        return f"name:{node.id}"
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return f"text:{node.value}"
+    if isinstance(node, ast.Call) and call_name(node) in ("str", "Path", "fspath") and node.args:
+        return _path_key(node.args[0])
+    return None
+
+
+def _is_runner(node: ast.Call) -> bool:
+    name, full = call_name(node), dotted(node.func)
+    if (
+        full.startswith(("subprocess.", "os.exec", "os.spawn", "runpy."))
+        or name in _SUBPROCESS_SHELL
+    ):
+        return True
+    if full in ("os.system", "os.popen", "os.startfile"):
+        return True
+    if full in _EXEC_NAMES and node.args:
+        first = node.args[0]
+        return any(isinstance(c, ast.Call) and call_name(c) == "open" for c in ast.walk(first))
+    return False
+
+
+def _urls_in_values(context: _Context, call: ast.Call) -> Iterator[str]:
+    for arg in call.args[:1] if call_name(call) == "urlretrieve" else call.args:
+        for value in context.bindings.expand(arg, depth=3):
+            for child in ast.walk(value):
+                if isinstance(child, ast.Constant) and "://" in str(child.value):
+                    yield str(child.value)
 
 
 def _dns_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit]:

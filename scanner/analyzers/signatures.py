@@ -99,6 +99,8 @@ ENCODED_PAYLOAD = CodeCheck(
     "payload is hidden from review but not from the interpreter or the agent.",
     "Ship code and instructions in readable form.",
 )
+# Hosts whose downloads are official installers or releases: run after download, medium.
+_OFFICIAL_HOSTS = r"://(?:{{hosts_installer}}|{{hosts_release}})(?:[:/]|$)"
 _CREDENTIAL_STORES = (
     r"{{secret_path}}|\b(?:Login Data|logins\.json|key4\.db|Cookies|wallet\.dat)\b"
     r"|\.(?:bash|zsh)_history\b|\.claude[/\\]+\.credentials\.json|\.codex[/\\]+auth\.json"
@@ -131,6 +133,7 @@ class SignaturesAnalyzer(Analyzer):
         self._python = PythonChecker(
             re.compile(self._rules.expand(_CREDENTIAL_STORES), flags),
             re.compile(self._rules.expand("{{untrusted_dest}}"), flags),
+            re.compile(self._rules.expand(_OFFICIAL_HOSTS), flags),
         )
         spec = self._rules.typosquat
         self._lookalikes = LookalikeChecker(spec) if spec is not None else None

