@@ -110,7 +110,13 @@ _CREDENTIAL_STORES = (
     r"|\.(?:aws|azure|kube|docker|gnupg|config[/\\]+gcloud)[/\\]+\*"
 )
 # Docstrings and tool descriptions are read by the agent: the instruction rules apply.
-_PROSE_RULE_PREFIXES = ("injection.", "hidden.", "exfil.markdown-image-beacon")
+_PROSE_RULE_PREFIXES = (
+    "injection.",
+    "hidden.",
+    "exfil.markdown-image-beacon",
+    "exfil.prose-send-secrets",
+    "persist.agent-memory",
+)
 _MAX_PROSE_STRINGS = 200
 _MAX_PROSE_CHARS = 20_000
 _PREVIEW_CHARS = 200
