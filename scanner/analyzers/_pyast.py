@@ -198,6 +198,7 @@ _URL = re.compile(r"[a-z][a-z0-9+.-]*://([^/:?#\s\"']+)[^\s\"']*", re.I)
 _RAW_READERS = frozenset({"open", "Path", "read_text", "read_bytes", "readFile"})
 _DOTENV_PATH = re.compile(r"(?:^|[/\\])\.env(?:\.(?:local|production|prod|development))?$")
 _SOCKET_READS = frozenset({"recv", "recvfrom", "recv_into", "recvmsg"})
+_BODY_KEYWORDS = frozenset({"json", "data", "params", "files", "content"})
 _LIBRARY_LOADERS = frozenset({"CDLL", "WinDLL", "LoadLibrary", "dlopen", "load_dynamic"})
 _SOCKET_SENDS = frozenset({"sendto", "sendall", "create_connection"})
 _LOCAL_PREFIXES = ("127.", "0.", "10.", "192.168.", "169.254.")
@@ -925,8 +926,15 @@ def _secret_env_hits(context: _Context) -> Iterator[CodeHit]:
         names = {name for value in values for name in _secret_env_names(value)}
         if not names:
             continue
-        urls = {url for value in values for url in _urls_in(value)}
-        hit = _foreign_secret(context, node, names, urls)
+        destination = [v for arg in _destination(node) for v in context.bindings.expand(arg)]
+        urls = {url for value in destination or values for url in _urls_in(value)}
+        carried = {
+            name
+            for arg in _body_inputs(node)
+            for value in context.bindings.expand(arg)
+            for name in _secret_env_names(value)
+        }
+        hit = _foreign_secret(context, node, names, urls, carried)
         if hit is not None:
             yield hit
 
@@ -942,6 +950,29 @@ def _is_request(node: ast.Call) -> bool:
 
 def _call_inputs(node: ast.Call) -> list[ast.expr]:
     return [*node.args, *(keyword.value for keyword in node.keywords)]
+
+
+def _destination(node: ast.Call) -> list[ast.expr]:
+    """Return the argument naming where a request goes (its URL or a socket's address).
+
+    A body built from an earlier response to the vendor must not lend the request the
+    vendor's host.
+    """
+    named = [k.value for k in node.keywords if k.arg == "url"]
+    if named:
+        return named
+    if call_name(node) == "sendto":
+        return node.args[1:2]
+    if call_name(node) == "create_connection":
+        return node.args[:1]
+    if call_name(node) in _SOCKET_SENDS:
+        return []
+    return node.args[:1]
+
+
+def _body_inputs(node: ast.Call) -> list[ast.expr]:
+    """Return what a request carries as data: the body and query, not headers or auth."""
+    return [k.value for k in node.keywords if k.arg in _BODY_KEYWORDS]
 
 
 def _secret_env_names(node: ast.AST) -> Iterator[str]:
@@ -972,16 +1003,21 @@ def _urls_in(node: ast.AST) -> Iterator[str]:
 
 
 def _foreign_secret(
-    context: _Context, node: ast.Call, names: set[str], urls: set[str]
+    context: _Context, node: ast.Call, names: set[str], urls: set[str], carried: set[str]
 ) -> CodeHit | None:
-    """Judge where named secrets go: their own vendor's host, another one, or nowhere known."""
+    """Judge where named secrets go: their own vendor's host, another one, or nowhere known.
+
+    In a header a key may go to a compatible proxy of its vendor (medium); carried in the
+    body or query of a request to another service's host it is handed over (high).
+    """
     hosts = {match.group(1).lower() for url in urls if (match := _URL.match(url))}
     vendors = {word for word in map(_vendor_word, names) if word}
     owned = any(word in host for word in vendors for host in hosts)
     if any(context.untrusted.search(url) for url in urls):
         severity = Severity.CRITICAL
     elif vendors and hosts and not owned:
-        severity = Severity.MEDIUM
+        carried_vendors = {word for word in map(_vendor_word, carried) if word}
+        severity = Severity.HIGH if carried_vendors else Severity.MEDIUM
     else:
         return None
     detail = f"{', '.join(sorted(names))} goes to {', '.join(sorted(hosts))}"

