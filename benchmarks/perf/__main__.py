@@ -1,7 +1,8 @@
 """Performance benchmark: latency, throughput, memory and start-up, side by side.
 
 Usage:
-    python -m benchmarks.perf [--quick] [--json OUT] [--install-compare]
+    python -m benchmarks.perf [--quick] [--install-compare] [--json OUT] [--markdown OUT]
+                              [--into docs/performance.md]
     python -m benchmarks.perf --base-url URL [--server-pid PID] [--compare-url URL]
     python -m benchmarks.perf --render results.json [--into docs/performance.md]
 
@@ -39,7 +40,7 @@ START_LIMIT_S = 120.0
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.perf", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a short run (under 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="a short run (a few minutes)")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--base-url", help="measure this server instead of starting one")
     parser.add_argument("--server-pid", type=int, help="pid of --base-url's server (memory)")
@@ -52,8 +53,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--compare-venv", type=Path, default=COMPARE_VENV)
     parser.add_argument("--work", type=Path, help="folder for generated inputs (default: temp)")
+    parser.add_argument("--markdown", type=Path, help="write the results as Markdown here")
+    parser.add_argument(
+        "--into",
+        type=Path,
+        help="replace the results section of this Markdown file (docs/performance.md)",
+    )
     parser.add_argument("--render", type=Path, help="print the Markdown of a results JSON")
-    parser.add_argument("--into", type=Path, help="with --render: replace the results section")
     return parser.parse_args(argv)
 
 
@@ -63,7 +69,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def prepare(work: Path, plan: Plan) -> dict[str, Any]:
     """Generate every input once, deterministically."""
     skills = {}
-    for shape in (gen.SMALL, gen.MEDIUM, plan.large):
+    for shape in (gen.SMALL, gen.TYPICAL, gen.MEDIUM, plan.large):
         folder = gen.write_skill(work / "skills" / shape.label, shape, seed=len(shape.label))
         files = [p for p in folder.rglob("*") if p.is_file()]
         skills[shape.label] = (folder, len(files), sum(p.stat().st_size for p in files))
@@ -84,13 +90,21 @@ def prepare(work: Path, plan: Plan) -> dict[str, Any]:
 # --------------------------------------------------------------------------- servers
 
 
+class ServerStartError(Exception):
+    """A server under test exited or did not answer /health in time."""
+
+
+class CompareUnavailableError(Exception):
+    """The comparison package could not be installed, started or used."""
+
+
 async def wait_ready(target: Target, proc: subprocess.Popen[bytes] | None) -> float:
     """Wait for /health to answer 200; return the seconds it took."""
     t0 = time.perf_counter()
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
         while time.perf_counter() - t0 < START_LIMIT_S:
             if proc is not None and proc.poll() is not None:
-                raise SystemExit(f"{target.name} server exited with {proc.returncode}")
+                raise ServerStartError(f"{target.name} server exited with {proc.returncode}")
             try:
                 async with session.get(target.base_url + "/health") as resp:
                     if resp.status == 200:
@@ -100,7 +114,7 @@ async def wait_ready(target: Target, proc: subprocess.Popen[bytes] | None) -> fl
             except (aiohttp.ClientError, TimeoutError, ValueError):
                 pass
             await asyncio.sleep(0.02)
-    raise SystemExit(f"{target.name} server: /health did not answer in {START_LIMIT_S:.0f} s")
+    raise ServerStartError(f"{target.name} server: /health did not answer in {START_LIMIT_S:.0f} s")
 
 
 def start_ours(work: Path) -> tuple[Target, subprocess.Popen[bytes]]:
@@ -114,13 +128,32 @@ def start_ours(work: Path) -> tuple[Target, subprocess.Popen[bytes]]:
 
 
 def install_compare(venv: Path) -> Path:
-    """Create the comparison virtual environment and install the package there."""
+    """Create the comparison virtual environment and install the package there (once).
+
+    Raises:
+        CompareUnavailableError: the venv or the install failed; pip's output is kept
+            in `compare-install.log` next to the venv.
+    """
     exe = venv / "bin" / "skill-scanner-api"
     if exe.exists():
         return exe
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", COMPARE_SPEC]
-    subprocess.run(pip, check=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    log = venv.parent / "compare-install.log"
+    print(f"installing {COMPARE_SPEC} into {venv} (once) ...", file=sys.stderr)
+    steps = (
+        [sys.executable, "-m", "venv", str(venv)],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", COMPARE_SPEC],
+    )
+    with log.open("wb") as out:
+        for cmd in steps:
+            code = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False)
+            if code.returncode != 0:
+                raise CompareUnavailableError(
+                    f"`{' '.join(cmd[1:])}` failed with exit code {code.returncode}; "
+                    f"its output is in {log}"
+                )
+    if not exe.exists():
+        raise CompareUnavailableError(f"{COMPARE_SPEC} installed no `{exe.name}` (see {log})")
     return exe
 
 
@@ -147,6 +180,86 @@ def start_compare(work: Path, venv: Path) -> tuple[Target, subprocess.Popen[byte
     return target, proc
 
 
+async def start_targets(
+    args: argparse.Namespace, work: Path, probe: Path, report: dict[str, Any]
+) -> tuple[list[Target], list[subprocess.Popen[bytes]]]:
+    """Start (or reach) our server, then the comparison one if asked; return both."""
+    servers: list[subprocess.Popen[bytes]] = []
+    if args.base_url:
+        check_loopback(args.base_url)
+        ours = Target("ours", args.base_url.rstrip("/"), pid=args.server_pid)
+    else:
+        ours, proc = start_ours(work)
+        servers.append(proc)
+    try:
+        await _ready(ours, servers[0] if servers else None)
+    except ServerStartError as exc:
+        for proc in servers:
+            procs.stop(proc)
+        raise SystemExit(f"{exc}; last lines of its log:\n{_tail(work / 'ours.log')}") from exc
+    targets = [ours]
+    if args.compare_url:
+        check_loopback(args.compare_url)
+        other = Target("compare", args.compare_url.rstrip("/"), pid=args.compare_pid)
+        try:
+            await _ready(other, None)
+        except ServerStartError as exc:
+            raise SystemExit(str(exc)) from exc
+        targets.append(other)
+    elif args.install_compare:
+        started = await _start_compare_or_say_why(work, args.compare_venv, probe, report)
+        if started is not None:
+            targets.append(started[0])
+            servers.append(started[1])
+    return targets, servers
+
+
+async def _ready(target: Target, proc: subprocess.Popen[bytes] | None) -> None:
+    seconds = await wait_ready(target, proc)
+    if proc is not None:
+        target.startup_seconds = round(seconds, 3)
+    await target.open()
+
+
+async def _start_compare_or_say_why(
+    work: Path, venv: Path, probe: Path, report: dict[str, Any]
+) -> tuple[Target, subprocess.Popen[bytes]] | None:
+    """Start the comparison server and check it scans; on failure record why, go on."""
+    print("starting the comparison server ...", file=sys.stderr)
+    target, proc = None, None
+    try:
+        target, proc = start_compare(work, venv)
+        await _ready(target, proc)
+        await _check_scans(target, probe)
+    except (CompareUnavailableError, ServerStartError) as exc:
+        reason = f"{COMPARE_SPEC}: {exc}"
+        if target is not None:
+            await target.close()
+        if proc is not None:
+            procs.stop(proc)
+            reason += f"; last lines of its log: {_tail(work / 'compare.log')}"
+        report["compare_unavailable"] = reason
+        print(f"COMPARISON NOT RUN: {reason}", file=sys.stderr)
+        return None
+    return target, proc
+
+
+async def _check_scans(target: Target, probe: Path) -> None:
+    sample = await target.scan(str(probe))
+    if sample.status != 200:
+        raise CompareUnavailableError(
+            f"it answered {sample.status or sample.error} to /scan of the small skill"
+        )
+
+
+def _tail(log: Path, lines: int = 5) -> str:
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return " | ".join(line.strip() for line in text.splitlines()[-lines:] if line.strip())
+
+
 # --------------------------------------------------------------------------- run
 
 
@@ -160,9 +273,12 @@ async def measure(args: argparse.Namespace, plan: Plan, work: Path) -> dict[str,
     inputs = prepare(work, plan)
     print("static engine in-process ...", file=sys.stderr)
     report["engine"] = local.engine_rate(work, plan.engine_mib)
+    print("one skill in a warm worker ...", file=sys.stderr)
+    warm = {label: inputs["skills"][label][0] for label in ("small", "typical")}
+    report["warm"] = await local.warm_analysis(warm, plan.warm_rounds)
     print("CLI ...", file=sys.stderr)
     report["cli"] = local.cli_wall(inputs["skills"]["small"][0], plan.cli_runs)
-    targets, servers = await start_targets(args, work)
+    targets, servers = await start_targets(args, work, inputs["skills"]["small"][0], report)
     try:
         report["targets"] = [_describe(t) for t in targets]
         await run_http(report, targets, inputs, plan)
@@ -174,34 +290,6 @@ async def measure(args: argparse.Namespace, plan: Plan, work: Path) -> dict[str,
     report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     report["checks"] = render.checks(report)
     return report
-
-
-async def start_targets(
-    args: argparse.Namespace, work: Path
-) -> tuple[list[Target], list[subprocess.Popen[bytes]]]:
-    targets, servers = [], []
-    if args.base_url:
-        check_loopback(args.base_url)
-        targets.append(Target("ours", args.base_url.rstrip("/"), pid=args.server_pid))
-    else:
-        target, proc = start_ours(work)
-        targets.append(target)
-        servers.append(proc)
-    if args.compare_url:
-        check_loopback(args.compare_url)
-        targets.append(Target("compare", args.compare_url.rstrip("/"), pid=args.compare_pid))
-    elif args.install_compare:
-        print("starting the comparison server ...", file=sys.stderr)
-        target, proc = start_compare(work, args.compare_venv)
-        targets.append(target)
-        servers.append(proc)
-    for target, proc in zip(targets, [*servers, None, None], strict=False):
-        started = proc if proc is not None and proc.pid == target.pid else None
-        seconds = await wait_ready(target, started)
-        if started is not None:
-            target.startup_seconds = round(seconds, 3)
-        await target.open()
-    return targets, servers
 
 
 def _describe(target: Target) -> dict[str, Any]:
@@ -253,12 +341,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     _stop_on_sigterm()
     if args.render:
+        if args.into and not render.has_section(args.into):
+            raise SystemExit(f"{args.into}: no {render.START} ... {render.END} section to replace")
         text = render.markdown(json.loads(args.render.read_text()))
         if args.into:
             render.replace_section(args.into, text)
         else:
             print(text)
         return 0
+    if args.into and not render.has_section(args.into):
+        raise SystemExit(f"{args.into}: no {render.START} ... {render.END} section to replace")
     plan = QUICK if args.quick else FULL
     work = args.work or Path(tempfile.mkdtemp(prefix="skill-scanner-perf-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -269,9 +361,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     report["wall_s"] = round(time.perf_counter() - t0, 1)
-    print(render.markdown(report))
+    text = render.markdown(report)
+    print(text)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
+    if args.markdown:
+        args.markdown.write_text(text)
+    if args.into:
+        render.replace_section(args.into, text)
+    if "compare_unavailable" in report:
+        print(f"COMPARISON NOT RUN: {report['compare_unavailable']}", file=sys.stderr)
     return 0 if all(c["pass"] for c in report["checks"] if c["pass"] is not None) else 1
 
 

@@ -142,6 +142,9 @@ class SkillShape:
 
 
 SMALL = SkillShape("small", 3, 3 * KIB)
+# NOTE: SKILL.md, a reference and two scripts, 6 KiB each: public skills weigh 8 KiB at
+# the median and 17 KiB at the third quartile, so this is a typical skill on the heavy side.
+TYPICAL = SkillShape("typical", 4, 24 * KIB)
 MEDIUM = SkillShape("medium", 20, 500 * KIB)
 LARGE = SkillShape("large", 200, 20 * MIB)
 

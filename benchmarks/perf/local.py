@@ -62,6 +62,99 @@ def engine_rate(workdir: Path, sizes: tuple[int, ...]) -> list[dict[str, Any]]:
     return rows
 
 
+WARM_UP_ROUNDS = 3
+
+
+async def warm_analysis(skills: dict[str, Path], rounds: int) -> list[dict[str, Any]]:
+    """Time the static analysis of each skill once the analyzers are built and warm.
+
+    Two views of the same work: through an engine with a one-worker sandbox pool (what
+    a server's worker does: load, hand-off, every default analyzer one after another,
+    verdict), and in this process analyzer by analyzer, without the hand-off.
+    """
+    rows = []
+    for label, folder in skills.items():
+        row = {"skill": label, **_skill_size(folder)}
+        row["in_process"] = in_process_analysis(folder, rounds)
+        row["one_worker"] = await one_worker_scan(folder, rounds)
+        rows.append(row)
+    return rows
+
+
+def _skill_size(folder: Path) -> dict[str, int]:
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return {"files": len(files), "bytes": sum(p.stat().st_size for p in files)}
+
+
+def in_process_analysis(folder: Path, rounds: int) -> dict[str, Any]:
+    """Time loading a skill and each analyzer on it, in this process (one core)."""
+    import scanner.analyzers  # noqa: F401 - registers the analyzers
+    from scanner.analyzers import registry
+    from scanner.engine import default_analyzers
+    from scanner.intake.loader import load_package
+    from scanner.settings import Settings
+
+    settings = Settings()
+    analyzers = {name: registry.instance(name) for name in registry.names()}
+    load: list[float] = []
+    per: dict[str, list[float]] = {name: [] for name in analyzers}
+    for index in range(WARM_UP_ROUNDS + rounds):
+        t0 = time.perf_counter()
+        package = load_package(folder, settings=settings)
+        loaded = time.perf_counter() - t0
+        for name, analyzer in analyzers.items():
+            t1 = time.perf_counter()
+            analyzer.run(package)
+            if index >= WARM_UP_ROUNDS:
+                per[name].append(time.perf_counter() - t1)
+        if index >= WARM_UP_ROUNDS:
+            load.append(loaded)
+    default = default_analyzers()
+    totals = [sum(per[name][i] for name in default) for i in range(rounds)]
+    return {
+        "rounds": rounds,
+        "load_ms": _ms(statistics.median(load)),
+        "analyzers_ms": {name: _ms(statistics.median(times)) for name, times in per.items()},
+        "default_analyzers": default,
+        "default_median_ms": _ms(statistics.median(totals)),
+        "default_p99_ms": _ms(_quantile(totals, 0.99)),
+    }
+
+
+async def one_worker_scan(folder: Path, rounds: int) -> dict[str, Any]:
+    """Time whole scans of a skill by an engine whose sandbox pool has one warm worker."""
+    from scanner.core.scan import ScanOptions
+    from scanner.engine import Engine
+    from scanner.settings import Settings
+
+    options = ScanOptions()
+    times: list[float] = []
+    async with Engine(Settings(pool_size=1)) as engine:
+        for _ in range(WARM_UP_ROUNDS):
+            await engine.scan_directory(folder, options)
+        results = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            results.append(await engine.scan_directory(folder, options))
+            times.append(time.perf_counter() - t0)
+    return {
+        "rounds": rounds,
+        "median_ms": _ms(statistics.median(times)),
+        "p99_ms": _ms(_quantile(times, 0.99)),
+        "findings": results[-1].findings_count,
+        "failed_analyzers": sorted({r.analyzer for res in results for r in res.analyzers_failed}),
+    }
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
 def cli_wall(skill: Path, runs: int) -> dict[str, Any]:
     """Time `skill-scanner scan <skill>` as a fresh process, start-up included."""
     exe = Path(sys.executable).with_name("skill-scanner")

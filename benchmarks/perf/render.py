@@ -64,6 +64,7 @@ def _latency_rows(section: dict[str, Any], size_key: str) -> list[list[str]]:
                 _ms(ours["server_median_s"]),
                 _ms(other["median_s"]) if other else "-",
                 _ms(other["p99_s"]) if other else "-",
+                _ms(other["server_median_s"]) if other else "-",
                 f"{item['ratio']}x" if item.get("ratio") else "-",
                 f"{ours['n']} / {other['n'] if other else '-'}",
                 f"{_statuses(ours)} / {_statuses(other)}",
@@ -82,6 +83,7 @@ _LAT_HEAD = [
     "ours in-server ms",
     "compare median ms",
     "compare p99 ms",
+    "compare in-server ms",
     "ratio",
     "n ours / compare",
     "statuses ours / compare",
@@ -103,6 +105,8 @@ def _head(report: dict[str, Any]) -> str:
         for t in report.get("targets", [])
     ]
     lines.append(_table(["target", "url", "version", "start-up s", "notes"], rows))
+    if report.get("compare_unavailable"):
+        lines += ["", f"**Comparison not run.** {report['compare_unavailable']}"]
     return "\n".join(lines)
 
 
@@ -233,6 +237,38 @@ def _engine(report: dict[str, Any]) -> str:
     return _table(head, rows)
 
 
+def _warm(report: dict[str, Any]) -> str:
+    rows_in = report.get("warm") or []
+    names = list(rows_in[0]["in_process"]["analyzers_ms"]) if rows_in else []
+    default = rows_in[0]["in_process"]["default_analyzers"] if rows_in else []
+    rows = []
+    for row in rows_in:
+        worker, inproc = row["one_worker"], row["in_process"]
+        rows.append(
+            [
+                row["skill"],
+                str(row["files"]),
+                f"{row['bytes'] / 1024:.1f}",
+                f"**{worker['median_ms']:.1f}**",
+                f"{worker['p99_ms']:.1f}",
+                f"{inproc['default_median_ms']:.1f}",
+                f"{inproc['load_ms']:.1f}",
+                *[f"{inproc['analyzers_ms'][n]:.1f}" for n in names],
+            ]
+        )
+    head = [
+        "skill",
+        "files",
+        "KiB",
+        "one warm worker, median ms",
+        "p99 ms",
+        "in-process, default analyzers ms",
+        "load ms",
+        *[f"{n} ms" if n in default else f"{n} ms (opt-in)" for n in names],
+    ]
+    return _table(head, rows)
+
+
 def _cli(report: dict[str, Any]) -> str:
     cli = report["cli"]
     imports = ", ".join(
@@ -257,6 +293,11 @@ def markdown(report: dict[str, Any]) -> str:
         "### Oversized upload (refusal)\n\n" + _oversized(report),
         "### Batch throughput (small skills)\n\n" + _batch(report),
         "### Concurrent 20 MB uploads\n\n" + _concurrency(report),
+        *(
+            ["### One skill in a warm worker (one core)\n\n" + _warm(report)]
+            if report.get("warm")
+            else []
+        ),
         "### Static engine, one process (one core)\n\n" + _engine(report),
         "### CLI\n\n" + _cli(report),
     ]
@@ -313,6 +354,7 @@ def checks(report: dict[str, Any]) -> list[dict[str, Any]]:
                 _lt(item["median_s"], limit),
             )
         )
+    out.extend(_engine_checks(report))
     out.append(_oversized_check(report))
     out.append(_batch_check(report))
     cli = report["cli"]["median_s"]
@@ -324,6 +366,32 @@ def checks(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _lt(value: float | None, limit: float) -> bool:
     return value is not None and value < limit
+
+
+def _engine_checks(report: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    typical = next((r for r in report.get("warm") or [] if r["skill"] == "typical"), None)
+    if typical is not None:
+        median = typical["one_worker"]["median_ms"]
+        out.append(
+            _check(
+                "static analysis of a typical skill in a warm worker, median",
+                "< 50 ms",
+                f"{median:.1f} ms",
+                median < 50,
+            )
+        )
+    if report.get("engine"):
+        row = max(report["engine"], key=lambda r: r["mib"])
+        out.append(
+            _check(
+                f"static engine on {row['mib']} MiB of text, one core",
+                "reported",
+                f"{row['mb_per_s']} MB/s",
+                None,
+            )
+        )
+    return out
 
 
 def _oversized_check(report: dict[str, Any]) -> dict[str, Any]:
@@ -396,6 +464,15 @@ def _linearity_checks(report: dict[str, Any]) -> list[dict[str, Any]]:
             batch_growth <= 1.5,
         ),
     ]
+
+
+def has_section(path: Path) -> bool:
+    """Return whether a Markdown file has the results markers, in order."""
+    try:
+        doc = path.read_text()
+    except OSError:
+        return False
+    return START in doc and END in doc and doc.index(START) < doc.index(END)
 
 
 def replace_section(path: Path, text: str) -> None:

@@ -29,6 +29,7 @@ class Plan:
     concurrency: tuple[int, ...]
     uploads_per_client: int
     engine_mib: tuple[int, ...]
+    warm_rounds: int
     cli_runs: int
     big_upload_bytes: int
     scenario_budget_s: float
@@ -40,13 +41,14 @@ COMPARE_SKIPS = frozenset({"large", "20MB-text"})
 FULL = Plan(
     quick=False,
     large=gen.LARGE,
-    scan_rounds={"small": 100, "medium": 20, "large": 2},
+    scan_rounds={"small": 100, "typical": 50, "medium": 20, "large": 2},
     upload_rounds={"1MB": 20, "20MB": 6, "20MB-text": 1},
     batch_sizes=(100, 300, 1000),
     compare_batch_sizes=(100,),
     concurrency=(8, 32),
     uploads_per_client=2,
     engine_mib=(1, 4, 16),
+    warm_rounds=100,
     cli_runs=7,
     big_upload_bytes=1024**3,
     scenario_budget_s=45.0,
@@ -54,13 +56,14 @@ FULL = Plan(
 QUICK = Plan(
     quick=True,
     large=gen.SkillShape("large", 200, 2 * gen.MIB),
-    scan_rounds={"small": 20, "medium": 3, "large": 1},
+    scan_rounds={"small": 20, "typical": 10, "medium": 3, "large": 1},
     upload_rounds={"1MB": 5, "20MB": 2, "20MB-text": 1},
     batch_sizes=(50, 100, 200),
     compare_batch_sizes=(50,),
     concurrency=(8, 32),
     uploads_per_client=1,
     engine_mib=(1, 2),
+    warm_rounds=20,
     cli_runs=3,
     big_upload_bytes=1024**3,
     scenario_budget_s=15.0,

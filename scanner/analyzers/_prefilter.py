@@ -3,11 +3,14 @@
 The signatures engine checks these literals with a plain substring search on the
 lower-cased text before running the regex, which skips most patterns on most files.
 The analysis is conservative: when a requirement cannot be proved, the pattern runs.
+Text and literals are compared in `fold_case` form, which folds together every pair of
+characters a case-insensitive Python regex treats as equal.
 """
 
 from __future__ import annotations
 
 import re
+from re import _casefix  # type: ignore[attr-defined]
 from re import _constants as sre_constants  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
@@ -21,6 +24,32 @@ _REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.PO
 _ZERO_WIDTH = (sre_constants.AT, sre_constants.ASSERT, sre_constants.ASSERT_NOT)
 
 Requirement = frozenset[str]
+
+
+def _fold_table() -> dict[int, str]:
+    """Map each character an IGNORECASE regex equates with another to one representative."""
+    table: dict[int, str] = {}
+    for key, extras in _casefix._EXTRA_CASES.items():
+        members = (key, *extras)
+        table.update(dict.fromkeys(members, chr(min(members))))
+    return table
+
+
+_FOLD = _fold_table()
+# NOTE: str.lower() turns U+0130 into two characters; the regex engine reads it as "i".
+_BEFORE_LOWER = {0x130: "i"}
+
+
+def fold_case(text: str) -> str:
+    """Return `text` lower-cased so that every IGNORECASE equivalent reads the same.
+
+    SECURITY: plain lower() leaves U+017F (long s) and U+0131 (dotless i) as they are,
+    while `(?i)secret` matches "secret" spelled with a long s: a prefilter on lower()
+    alone would let such a spelling skip the pattern that recognises it.
+    """
+    if text.isascii():
+        return text.lower()
+    return text.translate(_BEFORE_LOWER).lower().translate(_FOLD)
 
 
 def required_literals(pattern: str, flags: int = 0) -> Requirement | None:
@@ -65,7 +94,7 @@ def _item(op: Any, value: Any) -> Requirement | None:
 
 def _flush(run: list[str], candidates: list[Requirement]) -> None:
     if len(run) >= MIN_LITERAL:
-        candidates.append(frozenset({"".join(run).lower()}))
+        candidates.append(frozenset({fold_case("".join(run))}))
     run.clear()
 
 

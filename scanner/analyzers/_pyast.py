@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from pydantic import JsonValue
 
+from scanner.analyzers._pyparse import parse_tolerant
 from scanner.core.models import Category, Severity
 
 
@@ -136,6 +137,16 @@ SECRET_TO_FOREIGN_HOST = CodeCheck(
     "a host other than GitHub). Untrusted destinations are critical.",
     "Send each credential only to the service that issued it.",
 )
+UNPARSED = CodeCheck(
+    "py.unparsed",
+    "Python the scanner could not parse",
+    Category.ANALYSIS_COVERAGE,
+    "A Python file, or some of its lines, does not parse as the Python the scanner runs "
+    "(a newer or older syntax, or a stray character): those lines are read by the "
+    "pattern rules only, not by the code checks. Low when a few lines were set aside "
+    "and the rest analysed; medium when the whole file could not be parsed.",
+    "Keep scripts valid for current Python 3.",
+)
 CHECKS = (
     SECRET_TO_FOREIGN_HOST,
     SHELL_INJECTION,
@@ -148,6 +159,7 @@ CHECKS = (
     DNS_EXFIL,
     PATH_TRAVERSAL,
     TAR_EXTRACT,
+    UNPARSED,
 )
 
 _SUBPROCESS_SHELL = frozenset({"run", "call", "Popen", "check_output", "check_call"})
@@ -333,6 +345,7 @@ class PythonFacts:
     strings: list[tuple[str, int]] = field(default_factory=list)
     paths: list[tuple[str, int]] = field(default_factory=list)
     prose: list[tuple[str, int]] = field(default_factory=list)
+    skipped_lines: tuple[int, ...] = ()
 
 
 class PythonChecker:
@@ -351,12 +364,13 @@ class PythonChecker:
 
     def check(self, text: str) -> tuple[list[CodeHit], PythonFacts] | None:
         """Return the hits and facts of a file, or None when it does not parse."""
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+        parsed = parse_tolerant(text)
+        if parsed is None:
             return None
+        tree = parsed.tree
         facts = self._facts(tree)
         facts.prose.extend(_comment_blocks(text))
+        facts.skipped_lines = parsed.skipped
         context = _Context(tree, Bindings(tree), facts, self._untrusted)
         hits: list[CodeHit] = []
         for node in _walk(tree):

@@ -20,7 +20,8 @@ every snippet), and how evidence moves its severity:
 there is also a fragment, `{{hosts_<list>}}`. `examples.hit` holds text the rule must
 report above INFO, `examples.miss` text it must not (shown in the rule's first file
 type; rules for `any` file are shown as Markdown). `ast_fallback` rules apply to Python
-only when the file does not parse, the syntax-tree checks covering it otherwise.
+only where the file does not parse (the whole file, or the lines set aside to parse the
+rest), the syntax-tree checks covering it otherwise.
 
 Before a pattern runs, a literal it cannot match without (derived from the regex) is
 looked up in the lower-cased text, which skips most patterns on most files. Patterns
@@ -41,7 +42,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from scanner.analyzers._markdown import MarkdownDoc, Region, Verdict
-from scanner.analyzers._prefilter import Requirement, required_literals
+from scanner.analyzers._prefilter import Requirement, fold_case, required_literals
 from scanner.analyzers._text import FileType, LineIndex, make_snippet, mask_secret
 from scanner.core.models import Category, Severity
 
@@ -200,7 +201,7 @@ class LiteralFinder:
             self._automaton.make_automaton()
 
     def find(self, lowered: str) -> frozenset[str]:
-        """Return the literals that occur in a lower-cased text."""
+        """Return the literals that occur in a text in `fold_case` form."""
         if self._empty:
             return frozenset()
         return frozenset(literal for _, literal in self._automaton.iter(lowered))
@@ -214,6 +215,9 @@ class ScanTarget:
     kind: FileType
     doc: MarkdownDoc | None = None
     python_parsed: bool = False
+    # Lines of a parsed Python file that were set aside to make it parse: the
+    # `ast_fallback` rules still read them.
+    unparsed_lines: frozenset[int] = frozenset()
     index: LineIndex = field(init=False)
     _facts: dict[tuple[int, int], frozenset[str]] = field(default_factory=dict)
     _lowered: dict[frozenset[Region], tuple[str, str]] = field(default_factory=dict)
@@ -227,7 +231,7 @@ class ScanTarget:
         found = self._lowered.get(regions)
         if found is None:
             text = self.doc.mask(regions) if self.doc is not None else self.text
-            found = (text, text.lower())
+            found = (text, fold_case(text))
             self._lowered[regions] = found
         return found
 
@@ -302,7 +306,15 @@ class RuleSet:
         self._by_id = {rule.id: rule for rule in self.rules}
         squats = [pack.typosquat for pack in packs if pack.typosquat is not None]
         self.typosquat = squats[0] if squats else None
-        self._secret_rules = [r for r in self.rules if r.spec.category is Category.HARDCODED_SECRET]
+        secret_rules = [r for r in self.rules if r.spec.category is Category.HARDCODED_SECRET]
+        self._secret_patterns = [
+            (pattern, _unless_starred(literals))
+            for rule in secret_rules
+            for pattern, literals in zip(rule.patterns, rule.literals, strict=True)
+        ]
+        self._secret_finder = LiteralFinder(
+            literal for _, req in self._secret_patterns if req for literal in req
+        )
 
     def rule(self, rule_id: str) -> CompiledRule:
         """Return the compiled rule with this id."""
@@ -368,9 +380,15 @@ class RuleSet:
         )
 
     def redact(self, text: str) -> str:
-        """Return `text` with every secret any secret rule recognises masked."""
-        for rule in self._secret_rules:
-            for pattern in rule.patterns:
+        """Return `text` with every secret any secret rule recognises masked.
+
+        A pattern runs only when one of its prefilter literals is in the text: one
+        Aho-Corasick pass replaces a pass of each of the thirty-odd patterns. Masking
+        cannot make a literal appear (see `_unless_starred`), so the look-up is done once.
+        """
+        present = self._secret_finder.find(fold_case(text))
+        for pattern, literals in self._secret_patterns:
+            if literals is None or not literals.isdisjoint(present):
                 text = pattern.sub(_masked_match, text)
         return text
 
@@ -382,7 +400,10 @@ class RuleSet:
                 continue
             if not self._applies(rule, target):
                 continue
+            partial = rule.spec.ast_fallback and target.python_parsed
             for hit in self._scan_rule(rule, target):
+                if partial and hit.line not in target.unparsed_lines:
+                    continue
                 key = (rule.id, hit.line)
                 if key not in best or hit.severity.rank > best[key].severity.rank:
                     best[key] = hit
@@ -391,7 +412,7 @@ class RuleSet:
     def _applies(self, rule: CompiledRule, target: ScanTarget) -> bool:
         if not rule.applies_to(target.kind):
             return False
-        return not (rule.spec.ast_fallback and target.python_parsed)
+        return not (rule.spec.ast_fallback and target.python_parsed and not target.unparsed_lines)
 
     def _scan_rule(self, rule: CompiledRule, target: ScanTarget) -> Iterable[Hit]:
         regions = rule.regions if target.doc is not None else _WHOLE
@@ -457,6 +478,17 @@ class RuleSet:
             found = self.facts_in(target.text[scope[0] : scope[1]])
             target._facts[scope] = found
         return found
+
+
+def _unless_starred(literals: Requirement | None) -> Requirement | None:
+    """Return the literals, or None (always run) if one holds the mask's `*`.
+
+    Masking only puts `***` where characters were, so a literal without `*` that is
+    absent before masking is absent after it.
+    """
+    if literals is None or any("*" in literal for literal in literals):
+        return None
+    return literals
 
 
 def _masked_match(match: re.Match[str]) -> str:

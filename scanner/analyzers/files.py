@@ -193,6 +193,21 @@ _PDF_ACTIVE = frozenset(
     {"JavaScript", "JS", "Launch", "EmbeddedFile", "EmbeddedFiles", "SubmitForm", "ImportData",
      "RichMedia", "GoToE"}
 )  # fmt: skip
+_GIT_FILE = re.compile(r"(?:^|/)\.git/(?:config|hooks/(?P<hook>[^/]+))$")
+# Settings under which git runs a program: `[core] fsmonitor = ...`, filters, diff
+# drivers, `!` aliases and credential helpers, the SSH command, the hooks folder.
+_GIT_COMMAND_KEY = re.compile(
+    r"^[ \t]*(?P<key>fsmonitor)[ \t]*=[ \t]*(?!(?:true|false|yes|no|on|off|[01])\s*$)\S"
+    r"|^[ \t]*(?P<key2>sshcommand|hookspath|pager|editor|gitproxy|askpass|textconv|clean|"
+    r"smudge|process|command|driver|packobjectshook)[ \t]*=[ \t]*\S"
+    r"|^[ \t]*(?P<key3>[\w.-]+)[ \t]*=[ \t]*\"?!",
+    re.IGNORECASE | re.MULTILINE,
+)
+_MEDIA_TYPES = frozenset({"png", "jpeg", "gif", "webp"})
+_MEDIA_MAGIC = (
+    b"\x00\x01\x00\x00", b"OTTO", b"wOFF", b"wOF2", b"ttcf", b"RIFF", b"ID3", b"fLaC",
+    b"OggS", b"\x1aE\xdf\xa3", b"\xff\xfb", b"\xff\xf3", b"BM", b"II*\x00", b"MM\x00*",
+)  # fmt: skip
 _SKIPPED_COVERAGE = frozenset({"too_many_files", "too_large", "too_deep", "unreadable"})
 _SKIPPED_LOW = frozenset({"vcs_metadata", "outside_skill_folder"})
 
@@ -271,6 +286,7 @@ class FilesAnalyzer(Analyzer):
         "files.not-fully-analysed",
         "files.not-scanned",
         "files.reference-outside",
+        "files.git-command",
     )
 
     def __init__(self) -> None:
@@ -286,6 +302,7 @@ class FilesAnalyzer(Analyzer):
         for item in package.files:
             findings += self._content_findings(item, files, context)
             findings += _coverage_findings(item)
+            findings += _git_findings(item)
         findings += list(_skipped_findings(package))
         findings += list(_exec_reference_findings(package))
         findings += [f for item in package.files for f in _outside_reference_findings(item)]
@@ -832,12 +849,51 @@ def _pickle_imports(data: bytes) -> list[str] | None:
     return found
 
 
+def _git_findings(item: SkillFile) -> Iterator[Finding]:
+    """Report an active hook, or a config key that runs a command, in a shipped `.git`."""
+    found = _GIT_FILE.search(item.path)
+    if found is None:
+        return
+    if found.group("hook"):
+        what = f"an active git hook, `{found.group('hook')}`"
+        line = 1
+    else:
+        key = _GIT_COMMAND_KEY.search(item.text or "")
+        if key is None:
+            return
+        name = key.group("key") or key.group("key2") or key.group("key3")
+        what = f"a git setting that runs a command (`{name}`)"
+        line = (item.text or "")[: key.start()].count("\n") + 1
+    yield _finding(
+        "files.git-command",
+        Category.PERSISTENCE,
+        Severity.HIGH,
+        "Git metadata that runs commands",
+        f"The skill ships {what}: git runs it on an ordinary `git status`, `commit` or "
+        "`pull` in the skill's folder, with nothing shown to the user.",
+        item.path,
+        line=line,
+        remediation="Ship the skill without its `.git` folder, or without hooks and commands.",
+    )
+
+
+def _is_inert_media(item: SkillFile) -> bool:
+    """Return True for an image, font, audio or video file, judged by its first bytes."""
+    head = (item.data or b"")[:16]
+    if item.detected_type in _MEDIA_TYPES:
+        return True
+    return head.startswith(_MEDIA_MAGIC) or head[4:8] == b"ftyp"
+
+
 def _coverage_findings(item: SkillFile) -> Iterator[Finding]:
     if item.truncated:
+        # SECURITY: past the read limit anything can follow (a zip that Python runs
+        # from its end, a script after padding). Only formats that cannot be run are
+        # medium: images, fonts, audio and video.
         yield _finding(
             "files.not-fully-analysed",
             Category.ANALYSIS_COVERAGE,
-            Severity.HIGH if item.kind is FileKind.TEXT else Severity.MEDIUM,
+            Severity.MEDIUM if _is_inert_media(item) else Severity.HIGH,
             "File only partly analysed",
             f"`{item.path}` is larger than the read limit; only its beginning was scanned.",
             item.path,
@@ -847,7 +903,7 @@ def _coverage_findings(item: SkillFile) -> Iterator[Finding]:
     if item.name_escaped:
         yield _finding(
             "files.not-scanned",
-            Category.PACKAGE_INTEGRITY,
+            Category.ANALYSIS_COVERAGE,
             Severity.LOW,
             "File name with undecodable bytes",
             "The name holds bytes that are not valid UTF-8; it is shown escaped.",

@@ -77,7 +77,13 @@ from pydantic import JsonValue
 from scanner.analyzers._decode import Layer, Payload, find_payloads, fold_line, guess_type
 from scanner.analyzers._markdown import MarkdownDoc, Verdict
 from scanner.analyzers._pyast import CHECKS as PY_CHECKS
-from scanner.analyzers._pyast import CodeCheck, CodeHit, PythonChecker, PythonFacts
+from scanner.analyzers._pyast import (
+    UNPARSED,
+    CodeCheck,
+    CodeHit,
+    PythonChecker,
+    PythonFacts,
+)
 from scanner.analyzers._redact import redact_text
 from scanner.analyzers._rules import Hit, ScanTarget, default_ruleset
 from scanner.analyzers._shellchecks import CHECKS as SHELL_CHECKS
@@ -170,12 +176,20 @@ class SignaturesAnalyzer(Analyzer):
     ) -> list[Finding]:
         doc = MarkdownDoc(text, skip=skip) if kind is FileType.MARKDOWN else None
         python = self._python.check(text) if kind is FileType.PYTHON else None
-        target = ScanTarget(text, kind, doc, python_parsed=python is not None)
+        target = ScanTarget(
+            text,
+            kind,
+            doc,
+            python_parsed=python is not None,
+            unparsed_lines=frozenset(python[1].skipped_lines) if python else frozenset(),
+        )
         findings = [self._rule_finding(item.path, hit) for hit in self._rules.scan(target)]
         index = target.index
         if python is not None:
             findings.extend(self._code_finding(item.path, hit, index) for hit in python[0])
             findings.extend(self._prose_findings(item.path, python[1].prose))
+        if kind is FileType.PYTHON:
+            findings.extend(self._unparsed_findings(item.path, python, index))
         if kind in (FileType.SHELL, FileType.MARKDOWN) and shell_role(item) is not None:
             shell = shell_hits(item.path, text, doc, index, findings)
             findings.extend(self._code_finding(item.path, hit, index) for hit in shell)
@@ -271,6 +285,21 @@ class SignaturesAnalyzer(Analyzer):
             analyzer=self.name,
             metadata=metadata,
         )
+
+    def _unparsed_findings(
+        self, path: str, python: tuple[list[CodeHit], PythonFacts] | None, index: LineIndex
+    ) -> list[Finding]:
+        """Report Python the code checks could not read, whole or in part."""
+        if python is None:
+            detail = "does not parse as Python 3; only the pattern rules read it"
+            return [self._code_finding(path, CodeHit(UNPARSED, 1, Severity.MEDIUM, detail), index)]
+        skipped = python[1].skipped_lines
+        if not skipped:
+            return []
+        shown = ", ".join(str(line) for line in skipped[:10])
+        detail = f"line(s) {shown} do not parse and were set aside; the rest was analysed"
+        hit = CodeHit(UNPARSED, skipped[0], Severity.LOW, detail, {"lines": list(skipped)})
+        return [self._code_finding(path, hit, index)]
 
     def _code_finding(self, path: str, hit: CodeHit, index: LineIndex) -> Finding:
         line = min(max(hit.line, 1), index.line_of(len(index.text)))

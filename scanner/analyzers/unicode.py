@@ -168,8 +168,6 @@ class UnicodeAnalyzer(Analyzer):
         "unicode.bidi-control",
         "unicode.homoglyph-evasion",
         "unicode.mixed-script",
-        "unicode.variation-selector-smuggling",
-        "unicode.invisible-run",
         "unicode.confusable-domain",
         "unicode.confusable-identifier",
         "hidden.markup-instruction",

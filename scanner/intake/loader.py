@@ -7,7 +7,8 @@ entered and the walk never leaves the root. What is not read is reported as a
 
     symlink: any symbolic link, inside or outside the root (detail: its target).
     special_file: FIFO, socket or device (detail: which); FIFOs are never opened.
-    vcs_metadata: a ``.git``, ``.hg`` or ``.svn`` folder.
+    vcs_metadata: a ``.hg`` or ``.svn`` folder, or what a ``.git`` folder holds beyond
+        ``config`` and ``hooks/`` (which are read: git runs what they name).
     too_deep: a folder nested deeper than `MAX_DEPTH`.
     too_many_files: the entry count passed ``max_package_files``; the walk stops.
     too_large: ``max_package_bytes`` was reached; the file was not read.
@@ -247,6 +248,9 @@ class _Walker:
         return None
 
     def _enter(self, level: _Level, name: str, path: str, escaped: bool) -> _Level | None:
+        if name == ".git":
+            self._read_git(level.fd, path, escaped)
+            return None
         if name in _VCS_DIRS:
             self._skip(path, "vcs_metadata", "version-control metadata is not scanned")
             return None
@@ -265,6 +269,53 @@ class _Walker:
             self._skip(path, "unreadable", _error_text(exc))
             return None
         return _Level(fd, path, level.depth + 1, escaped, entries)
+
+    def _read_git(self, parent_fd: int, path: str, escaped: bool) -> None:
+        """Read what git runs from a `.git` folder: `config` and the active hooks.
+
+        SECURITY: `core.fsmonitor`, `core.sshCommand`, filters and hooks run commands on
+        an ordinary `git status` or `git pull` in the skill's folder. The object store
+        is not read (it is only noted): it holds data, not commands.
+        """
+        self._skip(path, "vcs_metadata", "only .git/config and .git/hooks are read")
+        try:
+            git_fd = os.open(".git", _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=parent_fd)
+        except OSError:
+            return
+        try:
+            self._read_git_file(git_fd, "config", f"{path}/config", escaped)
+            self._read_git_hooks(git_fd, f"{path}/hooks", escaped)
+        finally:
+            os.close(git_fd)
+
+    def _read_git_hooks(self, git_fd: int, path: str, escaped: bool) -> None:
+        try:
+            hooks_fd = os.open("hooks", _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=git_fd)
+        except OSError:
+            return
+        try:
+            for entry in self._entries(hooks_fd):
+                if entry.name.endswith(".sample") or self.stopped:
+                    continue
+                name, name_escaped = escape_name(entry.name)
+                hook = f"{path}/{name}"
+                self._read_git_file(hooks_fd, entry.name, hook, escaped or name_escaped)
+        finally:
+            os.close(hooks_fd)
+
+    def _read_git_file(self, dir_fd: int, name: str, path: str, escaped: bool) -> None:
+        try:
+            mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+        except OSError:
+            return
+        self.count += 1
+        if self.count > self.settings.max_package_files:
+            self.stopped = True
+            return
+        if stat.S_ISREG(mode):
+            self._read(dir_fd, name, path, escaped)
+        elif stat.S_ISLNK(mode):
+            self._skip(path, "symlink", _link_target(dir_fd, name))
 
     def _read(self, dir_fd: int, name: str, path: str, escaped: bool) -> None:
         budget = self.settings.max_package_bytes - self.total_bytes

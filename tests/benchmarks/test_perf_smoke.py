@@ -1,8 +1,10 @@
 """The performance benchmark's generators and renderer (the benchmark itself never runs here)."""
 
+import asyncio
 import hashlib
 import zipfile
 
+from benchmarks.perf import __main__ as perf_main
 from benchmarks.perf import gen, render
 from benchmarks.perf.scenarios import Sample, pct, summarize
 
@@ -176,6 +178,28 @@ def _report():
                 "mb_per_s": 1.0,
             }
         ],
+        "warm": [
+            {
+                "skill": "typical",
+                "files": 4,
+                "bytes": 24 * 1024,
+                "in_process": {
+                    "rounds": 20,
+                    "load_ms": 0.9,
+                    "analyzers_ms": {"behavioral": 9.0, "signatures": 30.0},
+                    "default_analyzers": ["signatures"],
+                    "default_median_ms": 30.0,
+                    "default_p99_ms": 40.0,
+                },
+                "one_worker": {
+                    "rounds": 20,
+                    "median_ms": 61.5,
+                    "p99_ms": 80.0,
+                    "findings": 0,
+                    "failed_analyzers": [],
+                },
+            }
+        ],
         "cli": {
             "command": "skill-scanner scan <small skill>",
             "runs": 3,
@@ -207,7 +231,57 @@ def test_render_writes_tables_into_the_results_section(tmp_path):
     text = doc.read_text()
     assert "old" not in text
     assert text.endswith(f"{render.END}\n\nafter\n")
-    assert "| small | 3 | 0.0 | 10.0 | 20.0 | 5.0 | 2,000.0 | 3,000.0 | 200.0x |" in text
+    assert "| small | 3 | 0.0 | 10.0 | 20.0 | 5.0 | 2,000.0 | 3,000.0 | 5.0 | 200.0x |" in text
     assert (
         "| 32 concurrent uploads: peak memory (PSS, all processes) | < 400 MiB | 500.0 MiB" in text
     )
+
+
+def test_warm_worker_check_and_table_use_the_one_worker_median():
+    report = _report()
+    verdicts = {c["name"]: c for c in render.checks(report)}
+
+    text = render.markdown(report)
+
+    warm = verdicts["static analysis of a typical skill in a warm worker, median"]
+    assert (warm["value"], warm["pass"]) == ("61.5 ms", False)
+    assert verdicts["static engine on 1 MiB of text, one core"]["value"] == "1.0 MB/s"
+    assert "| typical | 4 | 24.0 | **61.5** | 80.0 | 30.0 | 0.9 | 9.0 | 30.0 |" in text
+    assert "behavioral ms (opt-in) | signatures ms |" in text
+
+
+def test_report_without_warm_rows_renders_and_says_why_comparison_is_missing():
+    report = _report()
+    del report["warm"]
+    report["compare_unavailable"] = "cisco-ai-skill-scanner==2.3.2: pip install failed"
+
+    text = render.markdown(report)
+
+    assert "warm worker" not in text
+    assert "**Comparison not run.** cisco-ai-skill-scanner==2.3.2: pip install failed" in text
+
+
+def test_has_section_needs_both_markers_in_order(tmp_path):
+    good, reversed_, missing = tmp_path / "a.md", tmp_path / "b.md", tmp_path / "c.md"
+    good.write_text(f"x\n{render.START}\n{render.END}\n")
+    reversed_.write_text(f"{render.END}\n{render.START}\n")
+
+    assert render.has_section(good)
+    assert not render.has_section(reversed_)
+    assert not render.has_section(missing)
+
+
+def test_comparison_server_that_exits_is_reported_not_fatal(tmp_path):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    exe = venv / "bin" / "skill-scanner-api"
+    exe.write_text("#!/bin/sh\necho 'ImportError: no module named fastapi' >&2\nexit 3\n")
+    exe.chmod(0o755)
+    report: dict = {}
+
+    started = asyncio.run(perf_main._start_compare_or_say_why(tmp_path, venv, tmp_path, report))
+
+    assert started is None
+    assert report["compare_unavailable"].startswith("cisco-ai-skill-scanner==")
+    assert "compare server exited with 3" in report["compare_unavailable"]
+    assert "ImportError: no module named fastapi" in report["compare_unavailable"]

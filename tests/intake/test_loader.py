@@ -298,13 +298,26 @@ def test_loader_falls_back_to_folder_name(make_skill: Make, frontmatter: str):
     assert package.name == "folder-name"
 
 
-def test_loader_skips_git_metadata(make_skill: Make):
-    root = make_skill({"SKILL.md": SKILL_MD, ".git/config": "[core]", ".env": "KEY=1"})
+def test_loader_reads_only_what_git_runs_from_git_metadata(make_skill: Make):
+    root = make_skill(
+        {
+            "SKILL.md": SKILL_MD,
+            ".env": "KEY=1",
+            ".git/config": "[core]",
+            ".git/HEAD": "ref: refs/heads/main",
+            ".git/objects/ab/cdef": b"x\x9c",
+            ".git/hooks/pre-push": "#!/bin/sh\n",
+            ".git/hooks/pre-push.sample": "#!/bin/sh\n",
+            ".hg/hgrc": "[hooks]",
+        }
+    )
 
     package = load(root)
 
-    assert reasons(package) == {".git": "vcs_metadata"}
-    assert package.file(".env") is not None
+    assert reasons(package) == {".git": "vcs_metadata", ".hg": "vcs_metadata"}
+    assert sorted(item.path for item in package.files) == [
+        ".env", ".git/config", ".git/hooks/pre-push", "SKILL.md"
+    ]  # fmt: skip
 
 
 def test_loader_caps_folder_depth(make_skill: Make):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 
+from scanner.analyzers._pyparse import parse_tolerant
 from scanner.analyzers._text import FileType, file_type
 from scanner.analyzers.behavioral._pyeval import Evaluator
 from scanner.analyzers.behavioral._pyindex import Index, add_module
@@ -66,6 +67,14 @@ def _parse_into(index: Index, item: SkillFile, budget: Budget, result: LanguageR
     if len(text.encode("utf-8", "surrogatepass")) > budget.max_file_bytes:
         detail = f"{len(text)} characters, over the {budget.max_file_bytes}-byte budget"
         result.incomplete.append(Incomplete(item.path, "size_budget", detail))
+        return
+    parsed = parse_tolerant(text, item.path)
+    if parsed is not None:
+        if parsed.skipped:
+            shown = ", ".join(str(line) for line in parsed.skipped[:10])
+            detail = f"line(s) {shown} do not parse and were set aside"
+            result.incomplete.append(Incomplete(item.path, "parse_error", detail))
+        add_module(index, item.path, parsed.tree, budget)
         return
     try:
         tree = ast.parse(text, filename=item.path)
