@@ -10,7 +10,9 @@ rules (those marked `ast_fallback`).
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -71,7 +73,8 @@ EXEC_REMOTE = CodeCheck(
     "py.exec-remote",
     "Downloaded code executed",
     Category.REMOTE_CODE_EXECUTION,
-    "The response of a network request is executed or unpickled.",
+    "The response of a network request is executed or unpickled, or written to a file "
+    "that is then run.",
     "Never execute or unpickle downloaded data.",
 )
 ENV_EXFIL = CodeCheck(
@@ -183,6 +186,10 @@ _NETWORK_CALLS = frozenset(
 )  # fmt: skip
 _ALWAYS_NETWORK = frozenset({"urlopen", "sendall", "sendto", "create_connection"})
 _MAX_PATH_PARTS = 12
+_INTERPRETERS = frozenset(
+    {"sh", "bash", "zsh", "dash", "python", "python3", "node", "perl", "ruby", "pwsh",
+     "powershell", "powershell.exe", "cmd", "cmd.exe"}
+)  # fmt: skip
 _LOOKUP_TOOLS = frozenset({"dig", "nslookup", "host", "drill", "ping"})
 _PROSE_KEYWORDS = frozenset({"description", "instructions"})
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|AUTH|CRED", re.IGNORECASE)
@@ -203,6 +210,11 @@ _URL = re.compile(r"[a-z][a-z0-9+.-]*://([^/:?#\s\"']+)[^\s\"']*", re.I)
 _RAW_READERS = frozenset({"open", "Path", "read_text", "read_bytes", "readFile"})
 _DOTENV_PATH = re.compile(r"(?:^|[/\\])\.env(?:\.(?:local|production|prod|development))?$")
 _SOCKET_READS = frozenset({"recv", "recvfrom", "recv_into", "recvmsg"})
+_BODY_KEYWORDS = frozenset({"json", "data", "params", "files", "content"})
+_LIBRARY_LOADERS = frozenset({"CDLL", "WinDLL", "LoadLibrary", "dlopen", "load_dynamic"})
+_SOCKET_SENDS = frozenset({"sendto", "sendall", "create_connection"})
+_LOCAL_PREFIXES = ("127.", "0.", "10.", "192.168.", "169.254.")
+_BARE_IP = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _REQUEST_ATTRIBUTES = frozenset({"self.path", "self.headers"})
 _FETCH_CALLS = frozenset({"get", "post", "urlopen", "request", "stream"})
 _RESOLVERS = frozenset({"gethostbyname", "gethostbyname_ex", "getaddrinfo", "resolve", "query"})
@@ -348,10 +360,16 @@ class PythonFacts:
 class PythonChecker:
     """Run every code check on one Python file."""
 
-    def __init__(self, credential_paths: re.Pattern[str], untrusted: re.Pattern[str]) -> None:
-        """Keep the credential-path and untrusted-destination patterns of the rule packs."""
+    def __init__(
+        self,
+        credential_paths: re.Pattern[str],
+        untrusted: re.Pattern[str],
+        official: re.Pattern[str] | None = None,
+    ) -> None:
+        """Keep the credential-path, untrusted- and official-host patterns of the rule packs."""
         self._credentials = credential_paths
         self._untrusted = untrusted
+        self._official = official
 
     def check(self, text: str) -> tuple[list[CodeHit], PythonFacts] | None:
         """Return the hits and facts of a file, or None when it does not parse."""
@@ -360,6 +378,7 @@ class PythonChecker:
             return None
         tree = parsed.tree
         facts = self._facts(tree)
+        facts.prose.extend(_comment_blocks(text))
         facts.skipped_lines = parsed.skipped
         context = _Context(tree, Bindings(tree), facts, self._untrusted)
         hits: list[CodeHit] = []
@@ -371,6 +390,7 @@ class PythonChecker:
         hits.extend(_env_dump_hits(context))
         hits.extend(_traversal_hits(context))
         hits.extend(_secret_env_hits(context))
+        hits.extend(_download_run_hits(context, self._official))
         return _dedupe(hits), facts
 
     def _facts(self, tree: ast.Module) -> PythonFacts:
@@ -455,6 +475,17 @@ def _network_roots(tree: ast.Module) -> set[str]:
                 if a.name.split(".")[0] in _NETWORK_MODULES
             )
     for node in _walk(tree):
+        if isinstance(node, ast.With | ast.AsyncWith):
+            # `with httpx.Client() as client:` binds a client as surely as `=` does.
+            for item in node.items:
+                call = item.context_expr
+                if (
+                    isinstance(call, ast.Call)
+                    and item.optional_vars is not None
+                    and dotted(call.func).split(".")[0] in roots
+                ):
+                    roots.update(_target_names(item.optional_vars))
+            continue
         if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
             continue
         if dotted(node.value.func).split(".")[0] in roots:
@@ -478,12 +509,20 @@ def _assembled_path(node: ast.AST) -> str | None:
     """Return the path a `/` chain or `os.path.join` spells, `*` for each variable part.
 
     `Path.home() / ".ssh" / name` gives `*/.ssh/*`: a credential store named in parts
-    is still named.
+    is still named. `Path.home().joinpath(".aws", "credentials")` gives
+    `*/.aws/credentials`.
     """
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
         parts = _division_parts(node, _MAX_PATH_PARTS)
     elif isinstance(node, ast.Call) and call_name(node) == "join" and len(node.args) >= 2:
         parts = list(node.args[:_MAX_PATH_PARTS])
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "joinpath"
+        and node.args
+    ):
+        parts = [node.func.value, *node.args[: _MAX_PATH_PARTS - 1]]
     else:
         return None
     if len(parts) < 2 or not any(is_constant_text(part) for part in parts):
@@ -506,6 +545,32 @@ def _prose_of(node: ast.AST) -> Iterator[tuple[str, int]]:
         value = node.value
         if isinstance(value, ast.Constant) and isinstance(value.value, str):
             yield value.value, value.lineno
+
+
+def _comment_blocks(text: str) -> Iterator[tuple[str, int]]:
+    """Yield runs of whole-line comments joined into one text, with their first line.
+
+    A note in a comment "for AI agents" reaches an agent that reads the script as surely
+    as a docstring does.
+    """
+    block: list[str] = []
+    first = last = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type != tokenize.COMMENT or token.line[: token.start[1]].strip():
+                continue
+            line = token.start[0]
+            if block and line != last + 1:
+                yield "\n".join(block), first
+                block = []
+            if not block:
+                first = line
+            block.append(token.string.lstrip("#").strip())
+            last = line
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        pass
+    if block:
+        yield "\n".join(block), first
 
 
 def _division_parts(node: ast.expr, budget: int) -> list[ast.expr]:
@@ -630,6 +695,164 @@ def _is_remote_call(node: ast.Call) -> bool:
     return name in _FETCH_CALLS and parts[0] in ("requests", "httpx", "urllib")
 
 
+def _download_run_hits(context: _Context, official: re.Pattern[str] | None) -> Iterator[CodeHit]:
+    """Report a file written from a download and then run (an "update check").
+
+    The two-statement form of `exec(urlopen(...))`: `urlretrieve(url, path)` or a
+    response written to `path`, then `path` handed to a subprocess, `os.system`,
+    `runpy` or `exec(open(path).read())`. From an official installer or release host
+    it is medium, from an untrusted one critical.
+    """
+    downloads = _downloaded_paths(context)
+    if not downloads:
+        return
+    for node in _walk(context.tree):
+        if not isinstance(node, ast.Call) or not _is_runner(node):
+            continue
+        for part in _program_parts(context, node):
+            for value in context.bindings.expand(part, depth=2):
+                key = _path_key(value)
+                if key is None or key not in downloads:
+                    continue
+                urls = list(_urls_in_values(context, downloads[key]))
+                severity = Severity.HIGH
+                if any(context.untrusted.search(u) for u in urls):
+                    severity = Severity.CRITICAL
+                elif urls and official is not None and all(official.search(u) for u in urls):
+                    severity = Severity.MEDIUM
+                detail = "it runs a file it downloaded"
+                yield CodeHit(EXEC_REMOTE, node.lineno, severity, detail)
+                return
+
+
+def _program_parts(context: _Context, node: ast.Call) -> list[ast.AST]:
+    """Return the expressions that name what a runner call runs.
+
+    In an argument list that is the program, or the script after an interpreter; a
+    downloaded data file handed to `jq` is not run. A command string counts whole.
+    """
+    if not node.args:
+        return []
+    first = node.args[0]
+    argv = next(
+        (v for v in context.bindings.expand(first, depth=2) if isinstance(v, ast.List | ast.Tuple)),
+        None,
+    )
+    if argv is None or not argv.elts:
+        return list(ast.walk(first))
+    program = argv.elts[0]
+    parts: list[ast.AST] = [program]
+    name = str(_constant(program)) if is_constant_text(program) else dotted(program)
+    if len(argv.elts) > 1 and (
+        name.rsplit("/", 1)[-1] in _INTERPRETERS or name == "sys.executable"
+    ):
+        parts.append(argv.elts[1])
+    return parts
+
+
+def _downloaded_paths(context: _Context) -> dict[str, ast.Call]:
+    """Return the paths (by name or literal) written from a download, with the call."""
+    found: dict[str, ast.Call] = {}
+    for node in _walk(context.tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = call_name(node)
+        if name == "urlretrieve" and len(node.args) >= 2:
+            key = _path_key(node.args[1])
+        elif dotted(node.func) == "os.write" and len(node.args) >= 2:
+            if not any(_is_remote(v) for v in context.bindings.expand(node.args[1], depth=2)):
+                continue
+            key = _mkstemp_path_key(context.tree, node.args[0])
+        elif name in ("write", "write_bytes", "write_text") and node.args:
+            data = node.args[0]
+            if not any(_is_remote(v) for v in context.bindings.expand(data, depth=2)):
+                continue
+            key = _written_path_key(context, node)
+        else:
+            continue
+        if key is not None:
+            found[key] = node
+    return found
+
+
+def _written_path_key(context: _Context, node: ast.Call) -> str | None:
+    """Return the path a `.write(...)` goes to: `Path(p).write_bytes`, `open(p).write`."""
+    if not isinstance(node.func, ast.Attribute):
+        return None
+    owner, method = node.func.value, node.func.attr
+    for value in context.bindings.expand(owner, depth=2):
+        if isinstance(value, ast.Call) and call_name(value) in ("open", "Path") and value.args:
+            return _path_key(value.args[0])
+        key = _path_key(value)
+        if key is not None and method in ("write_bytes", "write_text"):
+            return key
+    if isinstance(owner, ast.Name):
+        for call, target in _with_items(context.tree):
+            if owner.id == target and call.args:
+                return _path_key(call.args[0])
+    return None
+
+
+def _mkstemp_path_key(tree: ast.Module, handle: ast.expr) -> str | None:
+    """Return the path bound with a descriptor by `fd, path = tempfile.mkstemp()`."""
+    if not isinstance(handle, ast.Name):
+        return None
+    for node in _walk(tree):
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+            continue
+        if call_name(node.value) != "mkstemp":
+            continue
+        for target in node.targets:
+            if isinstance(target, ast.Tuple) and len(target.elts) == 2:
+                fd, path = target.elts
+                if isinstance(fd, ast.Name) and fd.id == handle.id:
+                    return _path_key(path)
+    return None
+
+
+def _with_items(tree: ast.Module) -> Iterator[tuple[ast.Call, str]]:
+    for node in _walk(tree):
+        if isinstance(node, ast.With | ast.AsyncWith):
+            for item in node.items:
+                call, var = item.context_expr, item.optional_vars
+                if isinstance(call, ast.Call) and isinstance(var, ast.Name):
+                    yield call, var.id
+
+
+def _path_key(node: ast.AST) -> str | None:
+    """Return a key naming a path expression: the variable, or the literal text."""
+    if isinstance(node, ast.Name):
+        return f"name:{node.id}"
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return f"text:{node.value}"
+    if isinstance(node, ast.Call) and call_name(node) in ("str", "Path", "fspath") and node.args:
+        return _path_key(node.args[0])
+    return None
+
+
+def _is_runner(node: ast.Call) -> bool:
+    name, full = call_name(node), dotted(node.func)
+    if (
+        full.startswith(("subprocess.", "os.exec", "os.spawn", "runpy."))
+        or name in _SUBPROCESS_SHELL
+    ):
+        return True
+    if full in ("os.system", "os.popen", "os.startfile") or name in _LIBRARY_LOADERS:
+        return True
+    if full in _EXEC_NAMES and node.args:
+        first = node.args[0]
+        return any(isinstance(c, ast.Call) and call_name(c) == "open" for c in ast.walk(first))
+    return False
+
+
+def _urls_in_values(context: _Context, call: ast.Call) -> Iterator[str]:
+    for arg in call.args[:1] if call_name(call) == "urlretrieve" else call.args:
+        for value in context.bindings.expand(arg, depth=3):
+            for child in ast.walk(value):
+                if isinstance(child, ast.Constant) and "://" in str(child.value):
+                    yield str(child.value)
+
+
 def _dns_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit]:
     facts = context.facts
     if not facts.encodes or not node.args:
@@ -734,14 +957,23 @@ def _secret_env_hits(context: _Context) -> Iterator[CodeHit]:
         names = {name for value in values for name in _secret_env_names(value)}
         if not names:
             continue
-        urls = {url for value in values for url in _urls_in(value)}
-        hit = _foreign_secret(context, node, names, urls)
+        destination = [v for arg in _destination(node) for v in context.bindings.expand(arg)]
+        urls = {url for value in destination or values for url in _urls_in(value)}
+        carried = {
+            name
+            for arg in _body_inputs(node)
+            for value in context.bindings.expand(arg)
+            for name in _secret_env_names(value)
+        }
+        hit = _foreign_secret(context, node, names, urls, carried)
         if hit is not None:
             yield hit
 
 
 def _is_request(node: ast.Call) -> bool:
     name = call_name(node)
+    if name in _SOCKET_SENDS:
+        return True
     return name in _REQUEST_CALLS and (
         name == "urlopen" or dotted(node.func).split(".")[0] in _NETWORK_MODULES | {"session"}
     )
@@ -749,6 +981,29 @@ def _is_request(node: ast.Call) -> bool:
 
 def _call_inputs(node: ast.Call) -> list[ast.expr]:
     return [*node.args, *(keyword.value for keyword in node.keywords)]
+
+
+def _destination(node: ast.Call) -> list[ast.expr]:
+    """Return the argument naming where a request goes (its URL or a socket's address).
+
+    A body built from an earlier response to the vendor must not lend the request the
+    vendor's host.
+    """
+    named = [k.value for k in node.keywords if k.arg == "url"]
+    if named:
+        return named
+    if call_name(node) == "sendto":
+        return node.args[1:2]
+    if call_name(node) == "create_connection":
+        return node.args[:1]
+    if call_name(node) in _SOCKET_SENDS:
+        return []
+    return node.args[:1]
+
+
+def _body_inputs(node: ast.Call) -> list[ast.expr]:
+    """Return what a request carries as data: the body and query, not headers or auth."""
+    return [k.value for k in node.keywords if k.arg in _BODY_KEYWORDS]
 
 
 def _secret_env_names(node: ast.AST) -> Iterator[str]:
@@ -770,22 +1025,30 @@ def _env_read_name(node: ast.AST) -> str | None:
 
 
 def _urls_in(node: ast.AST) -> Iterator[str]:
+    """Yield the URLs a value spells; a bare IP address (a socket's peer) as `tcp://IP`."""
     for child in ast.walk(node):
         if isinstance(child, ast.Constant) and isinstance(child.value, str):
             yield from (m.group() for m in _URL.finditer(child.value))
+            if _BARE_IP.fullmatch(child.value) and not child.value.startswith(_LOCAL_PREFIXES):
+                yield f"tcp://{child.value}/"
 
 
 def _foreign_secret(
-    context: _Context, node: ast.Call, names: set[str], urls: set[str]
+    context: _Context, node: ast.Call, names: set[str], urls: set[str], carried: set[str]
 ) -> CodeHit | None:
-    """Judge where named secrets go: their own vendor's host, another one, or nowhere known."""
+    """Judge where named secrets go: their own vendor's host, another one, or nowhere known.
+
+    In a header a key may go to a compatible proxy of its vendor (medium); carried in the
+    body or query of a request to another service's host it is handed over (high).
+    """
     hosts = {match.group(1).lower() for url in urls if (match := _URL.match(url))}
     vendors = {word for word in map(_vendor_word, names) if word}
     owned = any(word in host for word in vendors for host in hosts)
     if any(context.untrusted.search(url) for url in urls):
         severity = Severity.CRITICAL
     elif vendors and hosts and not owned:
-        severity = Severity.MEDIUM
+        carried_vendors = {word for word in map(_vendor_word, carried) if word}
+        severity = Severity.HIGH if carried_vendors else Severity.MEDIUM
     else:
         return None
     detail = f"{', '.join(sorted(names))} goes to {', '.join(sorted(hosts))}"

@@ -106,14 +106,24 @@ ENCODED_PAYLOAD = CodeCheck(
     "payload is hidden from review but not from the interpreter or the agent.",
     "Ship code and instructions in readable form.",
 )
+# Hosts whose downloads are official installers or releases: run after download, medium.
+_OFFICIAL_HOSTS = r"://(?:{{hosts_installer}}|{{hosts_release}})(?:[:/]|$)"
 _CREDENTIAL_STORES = (
     r"{{secret_path}}|\b(?:Login Data|logins\.json|key4\.db|Cookies|wallet\.dat)\b"
     r"|\.(?:bash|zsh)_history\b|\.claude[/\\]+\.credentials\.json|\.codex[/\\]+auth\.json"
-    # NOTE: every file of ~/.ssh, as a glob or a path joined from a variable name.
+    # NOTE: every file of ~/.ssh or of a cloud CLI's credential folder, as a glob or a
+    # path joined from a variable name.
     r"|\.ssh[/\\]+\*(?![\w.*]*\.pub)"
+    r"|\.(?:aws|azure|kube|docker|gnupg|config[/\\]+gcloud)[/\\]+\*"
 )
 # Docstrings and tool descriptions are read by the agent: the instruction rules apply.
-_PROSE_RULE_PREFIXES = ("injection.", "hidden.", "exfil.markdown-image-beacon")
+_PROSE_RULE_PREFIXES = (
+    "injection.",
+    "hidden.",
+    "exfil.markdown-image-beacon",
+    "exfil.prose-send-secrets",
+    "persist.agent-memory",
+)
 _MAX_PROSE_STRINGS = 200
 _MAX_PROSE_CHARS = 20_000
 _PREVIEW_CHARS = 200
@@ -136,6 +146,7 @@ class SignaturesAnalyzer(Analyzer):
         self._python = PythonChecker(
             re.compile(self._rules.expand(_CREDENTIAL_STORES), flags),
             re.compile(self._rules.expand("{{untrusted_dest}}"), flags),
+            re.compile(self._rules.expand(_OFFICIAL_HOSTS), flags),
         )
         spec = self._rules.typosquat
         self._lookalikes = LookalikeChecker(spec) if spec is not None else None
