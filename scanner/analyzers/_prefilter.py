@@ -61,8 +61,29 @@ def required_literals(pattern: str, flags: int = 0) -> Requirement | None:
     return _sequence(list(parsed))
 
 
+def required_sets(pattern: str, flags: int = 0) -> tuple[Requirement, ...]:
+    """Return every requirement of the pattern's top level, strongest first.
+
+    Each set holds strings one of which any match contains, and every set must be met:
+    `curl ... (token|secret)` requires {"curl"} and {"token", "secret"}. An empty tuple
+    means nothing is known and the pattern always runs.
+    """
+    try:
+        parsed = sre_parse.parse(pattern, flags)
+    except re.error:
+        return ()
+    candidates = _candidates(list(parsed))
+    strong = {item for item in candidates if _strength(item) > (0, 0)}
+    return tuple(sorted(strong, key=lambda item: (_strength(item), sorted(item)), reverse=True))
+
+
 def _sequence(items: list[tuple[Any, Any]]) -> Requirement | None:
     """Return the strongest requirement of a sequence (all of its parts must match)."""
+    return max(_candidates(items), key=_strength, default=None)
+
+
+def _candidates(items: list[tuple[Any, Any]]) -> list[Requirement]:
+    """Return the requirements of a sequence's parts, each of which must be met."""
     candidates: list[Requirement] = []
     run: list[str] = []
     for op, value in items:
@@ -76,7 +97,7 @@ def _sequence(items: list[tuple[Any, Any]]) -> Requirement | None:
         if found is not None:
             candidates.append(found)
     _flush(run, candidates)
-    return max(candidates, key=_strength, default=None)
+    return candidates
 
 
 def _item(op: Any, value: Any) -> Requirement | None:

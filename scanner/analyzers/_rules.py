@@ -23,8 +23,10 @@ type; rules for `any` file are shown as Markdown). `ast_fallback` rules apply to
 only where the file does not parse (the whole file, or the lines set aside to parse the
 rest), the syntax-tree checks covering it otherwise.
 
-Before a pattern runs, a literal it cannot match without (derived from the regex) is
-looked up in the lower-cased text, which skips most patterns on most files. Patterns
+Before a pattern runs, the literals it cannot match without (derived from the regex:
+one of each alternation, every part of its top-level sequence) are looked up in the
+case-folded text in one Aho-Corasick pass; a pattern runs only when each of its
+requirements is met, which skips most patterns on most files. Patterns
 keep every repetition bounded so that no input makes matching quadratic.
 """
 
@@ -42,7 +44,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from scanner.analyzers._markdown import MarkdownDoc, Region, Verdict
-from scanner.analyzers._prefilter import Requirement, fold_case, required_literals
+from scanner.analyzers._prefilter import (
+    Requirement,
+    fold_case,
+    required_literals,
+    required_sets,
+)
 from scanner.analyzers._text import FileType, LineIndex, make_snippet, mask_secret
 from scanner.core.models import Category, Severity
 
@@ -164,6 +171,8 @@ class CompiledRule:
     spec: RuleSpec
     patterns: tuple[re.Pattern[str], ...]
     literals: tuple[Requirement | None, ...]
+    # Per pattern, every requirement of its top level: all must be met for it to run.
+    conditions: tuple[tuple[Requirement, ...], ...]
     exclude: tuple[re.Pattern[str], ...]
     raise_when: tuple[tuple[tuple[re.Pattern[str], ...], Severity], ...]
     lower_when: tuple[tuple[tuple[re.Pattern[str], ...], Severity], ...]
@@ -306,7 +315,11 @@ class RuleSet:
         self.fact_specs = {fact.id: fact for fact in facts}
         self.rules = tuple(self._compile_rule(spec) for spec in specs)
         self._literal_finder = LiteralFinder(
-            literal for rule in self.rules for req in rule.literals if req for literal in req
+            literal
+            for rule in self.rules
+            for conditions in rule.conditions
+            for req in conditions
+            for literal in req
         )
         self._by_id = {rule.id: rule for rule in self.rules}
         squats = [pack.typosquat for pack in packs if pack.typosquat is not None]
@@ -367,6 +380,7 @@ class RuleSet:
             spec=spec,
             patterns=patterns,
             literals=tuple(required_literals(p.pattern, p.flags) for p in patterns),
+            conditions=tuple(required_sets(p.pattern, p.flags) for p in patterns),
             exclude=self._compile_all(spec.exclude, case),
             raise_when=tuple(
                 (self._compile_all(w.patterns, case), w.severity) for w in spec.raise_when
@@ -423,10 +437,9 @@ class RuleSet:
         regions = rule.regions if target.doc is not None else _WHOLE
         text, _ = target.view(regions)
         count = 0
-        for pattern, literals in zip(rule.patterns, rule.literals, strict=True):
-            if literals is not None and literals.isdisjoint(
-                target.literals_in(regions, self._literal_finder)
-            ):
+        present = target.literals_in(regions, self._literal_finder)
+        for pattern, conditions in zip(rule.patterns, rule.conditions, strict=True):
+            if any(requirement.isdisjoint(present) for requirement in conditions):
                 continue
             for match in pattern.finditer(text):
                 hit = self._judge(rule, target, match)
