@@ -47,7 +47,6 @@ from scanner.analyzers._markdown import MarkdownDoc, Region, Verdict
 from scanner.analyzers._prefilter import (
     Requirement,
     fold_case,
-    required_literals,
     required_sets,
 )
 from scanner.analyzers._text import FileType, LineIndex, make_snippet, mask_secret
@@ -376,11 +375,13 @@ class RuleSet:
             raise RuleError(f"rule {spec.id} escalates on unknown facts {sorted(unknown)}")
         case = spec.case_sensitive
         patterns = self._compile_all(spec.patterns, case)
+        conditions = tuple(required_sets(p.pattern, p.flags) for p in patterns)
         return CompiledRule(
             spec=spec,
             patterns=patterns,
-            literals=tuple(required_literals(p.pattern, p.flags) for p in patterns),
-            conditions=tuple(required_sets(p.pattern, p.flags) for p in patterns),
+            # The strongest requirement of each pattern, where one set is enough.
+            literals=tuple(found[0] if found else None for found in conditions),
+            conditions=conditions,
             exclude=self._compile_all(spec.exclude, case),
             raise_when=tuple(
                 (self._compile_all(w.patterns, case), w.severity) for w in spec.raise_when
