@@ -58,6 +58,13 @@ _EXAMPLE_HEADING = re.compile(
     r"|prohibited|not\s+allowed|test\s+cases?|red\s+team\w*|threat\s+model\w*|warning\s+signs?)\b",
     re.IGNORECASE,
 )
+# Prose that tells the reader to run the document's own code blocks: a section framed
+# as examples to avoid is then no longer read as mere examples.
+_RUNS_OWN_BLOCKS = re.compile(
+    r"\b(?:run|runs|running|execute|executes|executing|paste|apply)\s+(?:\w+\s+){0,4}?"
+    r"(?:code\s+blocks?|fenced\s+blocks?|snippets?\s+(?:above|below|in\s+th(?:is|e)\s+\w+))\b",
+    re.IGNORECASE,
+)
 # Words of security education: a quoted or fenced hit framed by them is an example.
 _EDUCATION = re.compile(
     r"\b(?:malicious|attack(?:s|er|ers)?|injections?|jailbreaks?|suspicious|phishing|payloads?"
@@ -154,6 +161,14 @@ class MarkdownDoc:
         self._parse_inline()
         self._block_starts = [block.start for block in self.blocks]
         self._masks: dict[frozenset[Region], str] = {}
+        self._runs_own_blocks: bool | None = None
+
+    def runs_own_blocks(self) -> bool:
+        """Return True when the prose tells the reader to run the document's code blocks."""
+        if self._runs_own_blocks is None:
+            prose = self.mask(frozenset({Region.PROSE}))
+            self._runs_own_blocks = bool(_RUNS_OWN_BLOCKS.search(prose))
+        return self._runs_own_blocks
 
     def mask(self, regions: frozenset[Region]) -> str:
         """Return the text with everything outside `regions` replaced by spaces."""
@@ -240,7 +255,11 @@ class MarkdownDoc:
         if block.kind == "code" and self._labelled_bad(block, start):
             return Verdict.EXAMPLE
         titles = " / ".join(self.section_titles(start))
-        framed = _EXAMPLE_HEADING.search(titles) or _EDUCATION.search(titles)
+        # SECURITY: "## Red team examples (never run)" over a payload, then "start by
+        # running the first code block" elsewhere: the framing no longer excuses it.
+        framed = not self.runs_own_blocks() and (
+            _EXAMPLE_HEADING.search(titles) or _EDUCATION.search(titles)
+        )
         if quoted and (framed or _EDUCATION.search(window)):
             return Verdict.EXAMPLE
         if framed and _DESCRIBED_ATTEMPT.search(plain):
