@@ -217,7 +217,7 @@ class Judge:
             return SECRET_EXFILTRATION, Severity.CRITICAL
         if flow.sink is SinkKind.DNS:
             return SECRET_EXFILTRATION, Severity.HIGH
-        if _is_first_party(flow):
+        if _is_first_party(flow) or _configured_endpoint(flow):
             return SECRET_EXFILTRATION, Severity.LOW
         if self._vendor_url_at_runtime(flow):
             return SECRET_EXFILTRATION, Severity.MEDIUM
@@ -429,7 +429,21 @@ def _traversal(flow: Flow) -> Severity:
     return Severity.HIGH if near else Severity.MEDIUM
 
 
+_ADDRESS_NAME = re.compile(r"(?:URL|URI|ENDPOINT|WEBHOOK|WEBHOOK_URL|BASE|HOST)$", re.IGNORECASE)
 _URL_HOST = re.compile(r"https://([a-z0-9.-]+)", re.IGNORECASE)
+
+
+def _configured_endpoint(flow: Flow) -> bool:
+    """Return True when the only secret is an address the request is sent to.
+
+    `FEISHU_WEBHOOK_URL` or `API_BASE_URL` read from the environment and used as the
+    request's own (computed) address is where the user told the skill to post, not a
+    secret carried away; the same variable sent to a host written in the code is not.
+    """
+    names = [name for name in (flow.origin or "").split(", ") if name]
+    if flow.source is not SourceKind.ENV or not names or _literal_host(flow.destination):
+        return False
+    return all(_ADDRESS_NAME.search(name) for name in names)
 
 
 def _literal_host(destination: str | None) -> bool:
