@@ -123,9 +123,16 @@ class Engine:
         await self.close()
 
     async def start(self) -> None:
-        """Start the sandbox pool when this engine owns it."""
+        """Start the sandbox pool when this engine owns it.
+
+        The rule ids policies are checked against are gathered here too, off the event
+        loop (reading the rule packs takes tens of milliseconds), not by the first scan.
+        """
+        rule_ids = asyncio.to_thread(known_rule_ids, tuple(registry.names()))
         if self._owns_pool:
-            await self.pool.start()
+            await asyncio.gather(self.pool.start(), rule_ids)
+        else:
+            await rule_ids
 
     async def close(self) -> None:
         """Stop the sandbox pool when this engine owns it."""
