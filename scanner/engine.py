@@ -128,11 +128,9 @@ class Engine:
         The rule ids policies are checked against are gathered here too, off the event
         loop (reading the rule packs takes tens of milliseconds), not by the first scan.
         """
-        rule_ids = asyncio.to_thread(known_rule_ids, tuple(registry.names()))
         if self._owns_pool:
-            await asyncio.gather(self.pool.start(), rule_ids)
-        else:
-            await rule_ids
+            await self.pool.start()
+        await asyncio.to_thread(known_rule_ids, tuple(registry.names()))
 
     async def close(self) -> None:
         """Stop the sandbox pool when this engine owns it."""
