@@ -9,6 +9,7 @@ to stop or goes away. See `sandbox.protocol` for the frames.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
@@ -31,6 +32,10 @@ from scanner.core.models import Finding, SkillPackage
 logger = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
+
+
+# How much lower than the server a worker's CPU priority is (see `isolate`).
+WORKER_NICENESS = 5
 
 
 def main(
@@ -68,6 +73,10 @@ def isolate(memory_limit_mb: int) -> None:
     _set_limit(resource.RLIMIT_DATA, memory_limit_mb * MIB)
     _set_limit(resource.RLIMIT_FSIZE, 0)
     _set_limit(resource.RLIMIT_CORE, 0)
+    # NOTE: analysis is batch work; the server's event loop (uploads, /health) runs first
+    # when the cores are busy. A lower priority cannot be raised back without privileges.
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
     return_large_buffers()
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)

@@ -140,6 +140,7 @@ class ProbeAnalyzer(_TestAnalyzer):
                 stdin_is_devnull=os.path.samestat(os.fstat(0), os.stat(os.devnull)),
                 write_error=_try_write(),
                 in_sys_modules="tests.sandbox.faulty_analyzers" in sys.modules,
+                niceness=os.getpriority(os.PRIO_PROCESS, 0),
             )
         ]
 

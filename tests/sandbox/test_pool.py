@@ -21,6 +21,7 @@ from sandbox.pool import (
     SandboxTaskError,
     WorkerCrashedError,
 )
+from sandbox.worker import WORKER_NICENESS
 from scanner.core.errors import SandboxUnavailableError, UnknownAnalyzerError
 from tests.sandbox.conftest import PLUGIN, PoolFactory, wait_until
 
@@ -84,6 +85,8 @@ async def test_worker_limits_are_applied(make_pool: PoolFactory, payload: Payloa
     assert finding.metadata["sigint_ignored"] is True
     assert finding.metadata["stdin_is_devnull"] is True
     assert finding.metadata["write_error"] == "OSError:27"
+    # Analysis yields the CPU to the server's event loop.
+    assert finding.metadata["niceness"] == os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS
 
 
 async def test_crash_raises_crashed_and_the_pool_recovers(
