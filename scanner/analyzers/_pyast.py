@@ -205,6 +205,7 @@ _SECRET_NAME = re.compile(
     r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_KEY|CREDENTIAL|COOKIE", re.I
 )
 _GENERIC_PREFIXES = frozenset({"api", "secret", "token", "access", "auth", "app", "my", "user"})
+_VENDOR_SUFFIXES = frozenset({"api", "apis", "app", "usercontent", "cdn", "static", "hq", "io"})
 _VENDOR_ALIASES = {"aws": "amazonaws", "gh": "github", "hf": "huggingface", "gcp": "google"}
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://([^/:?#\s\"']+)[^\s\"']*", re.I)
 _RAW_READERS = frozenset({"open", "Path", "read_text", "read_bytes", "readFile"})
@@ -1043,7 +1044,7 @@ def _foreign_secret(
     """
     hosts = {match.group(1).lower() for url in urls if (match := _URL.match(url))}
     vendors = {word for word in map(_vendor_word, names) if word}
-    owned = any(word in host for word in vendors for host in hosts)
+    owned = any(is_vendor_host(word, host) for word in vendors for host in hosts)
     if any(context.untrusted.search(url) for url in urls):
         severity = Severity.CRITICAL
     elif vendors and hosts and not owned:
@@ -1053,6 +1054,19 @@ def _foreign_secret(
         return None
     detail = f"{', '.join(sorted(names))} goes to {', '.join(sorted(hosts))}"
     return CodeHit(SECRET_TO_FOREIGN_HOST, node.lineno, severity, detail)
+
+
+def is_vendor_host(word: str, host: str) -> bool:
+    """Return True when one label of `host` is the vendor's name (`api.notion.com`).
+
+    The label may add a usual suffix (`googleapis`, `discordapp`, `githubusercontent`);
+    a vendor's name inside a longer label (`notion-export-analytics.com`) is another
+    party's domain.
+    """
+    for label in host.lower().rstrip(".").split(".")[:-1]:
+        if label == word or (label.startswith(word) and label[len(word) :] in _VENDOR_SUFFIXES):
+            return True
+    return False
 
 
 def _vendor_word(name: str) -> str | None:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import JsonValue
 
 from scanner.analyzers._markdown import MarkdownDoc
+from scanner.analyzers._pyast import is_vendor_host
 from scanner.analyzers._rules import default_ruleset, in_context
 from scanner.analyzers._text import FileType, LineIndex, file_type, make_snippet, normalize_newlines
 from scanner.analyzers.behavioral._shellvalues import (
@@ -468,7 +469,10 @@ def _is_first_party(flow: Flow) -> bool:
     if flow.source is not SourceKind.ENV:
         return _key_file_vendor(flow.origin or "") in host.lower().split(".")[:-1]
     vendors = {_vendor(name) for name in (flow.origin or "").split(", ")}
-    return bool(vendors) and all(word and word in host.lower() for word in vendors)
+    if host.startswith(("$", "{", "%")):
+        # NOTE: a host variable named for the vendor (`$JIRA_SITE`): its value is unknown.
+        return bool(vendors) and all(word and word in host.lower() for word in vendors)
+    return bool(vendors) and all(word and is_vendor_host(word, host) for word in vendors)
 
 
 _FIRST_PARTY_SOURCES = frozenset({SourceKind.ENV, SourceKind.CREDENTIAL_FILE, SourceKind.USER_FILE})
