@@ -123,12 +123,12 @@ async def _scan(args: argparse.Namespace, folders: list[Path]) -> int:
     settings = Settings()
     pool_size = min(settings.pool_size, 4 if len(folders) > 1 else 2)
     engine = Engine(settings.model_copy(update={"pool_size": pool_size}))
-    engine.plan(options)
+    planned = engine.plan(options)
     gate = asyncio.Semaphore(pool_size * 2)
 
     async def one(folder: Path) -> ScanResult:
         async with gate:
-            return await engine.scan_directory(folder, options, label=str(folder))
+            return await engine.scan_directory(folder, options, label=str(folder), planned=planned)
 
     async with engine:
         results = await asyncio.gather(*(one(folder) for folder in folders))

@@ -43,6 +43,9 @@ from scanner.intake.loader import load_package
 from scanner.logs import scan_id_var
 from scanner.settings import Settings
 
+# A scan's resolved policy and the analyzers it runs.
+Plan = tuple[Policy, list[str]]
+
 logger = logging.getLogger(__name__)
 
 _ADMITTED: ContextVar[bool] = ContextVar("admitted", default=False)
@@ -156,11 +159,17 @@ class Engine:
         check_rule_ids(policy, known_rule_ids(tuple(registry.names())))
         return policy
 
-    def plan(self, options: ScanOptions) -> tuple[Policy, list[str]]:
+    def plan(self, options: ScanOptions) -> Plan:
         """Validate options up front: the policy and the analyzers a scan will run."""
         policy = self.resolve_policy(options.policy)
         chosen = select_analyzers(options, policy, default_analyzers(), set(registry.names()))
         return policy, chosen
+
+    async def aplan(self, options: ScanOptions) -> Plan:
+        """Return `plan(options)`; a policy file is read and checked off the event loop."""
+        if options.policy in PRESETS:
+            return self.plan(options)
+        return await asyncio.to_thread(self.plan, options)
 
     @asynccontextmanager
     async def admit(self) -> AsyncIterator[None]:
@@ -189,9 +198,14 @@ class Engine:
         *,
         label: str | None = None,
         scan_id: str | None = None,
+        planned: Plan | None = None,
     ) -> ScanResult:
-        """Scan one skill folder that the caller has already confined."""
-        policy, chosen = self.plan(options)
+        """Scan one skill folder that the caller has already confined.
+
+        `planned` is what `plan(options)` returned, for callers that validated the options
+        already (an upload before extracting it, a batch once for all its skills).
+        """
+        policy, chosen = planned or await self.aplan(options)
         async with self.admit():
             return await self._scan(root, options, policy, chosen, label, scan_id)
 

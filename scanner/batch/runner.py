@@ -23,7 +23,7 @@ from scanner.batch.store import (
 from scanner.core.errors import PackageTooLargeError, ScannerError
 from scanner.core.models import ScanResult, Severity
 from scanner.core.scan import ScanOptions
-from scanner.engine import Engine, new_scan_id
+from scanner.engine import Engine, Plan, new_scan_id
 
 logger = logging.getLogger(__name__)
 
@@ -101,9 +101,20 @@ class BatchRunner:
         self.concurrency = concurrency
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    def submit(self, root: Path, label: str, options: ScanOptions, recursive: bool) -> BatchJob:
-        """Validate options, store a pending job and start it."""
-        self.engine.plan(options)
+    def submit(
+        self,
+        root: Path,
+        label: str,
+        options: ScanOptions,
+        recursive: bool,
+        *,
+        planned: Plan | None = None,
+    ) -> BatchJob:
+        """Validate options (unless `planned` already is), store a pending job and start it.
+
+        Every skill of the job is scanned with that one plan: a policy file is read once.
+        """
+        planned = planned or self.engine.plan(options)
         job = BatchJob(
             scan_id=new_scan_id(),
             status=JobStatus.PENDING,
@@ -112,7 +123,7 @@ class BatchRunner:
             created_at=datetime.now(UTC),
         )
         self.store.add(job)
-        task = asyncio.get_running_loop().create_task(self._run(job, root, options))
+        task = asyncio.get_running_loop().create_task(self._run(job, root, options, planned))
         self._tasks[job.scan_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job.scan_id, None))
         return job
@@ -140,7 +151,7 @@ class BatchRunner:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run(self, job: BatchJob, root: Path, options: ScanOptions) -> None:
+    async def _run(self, job: BatchJob, root: Path, options: ScanOptions, planned: Plan) -> None:
         job.status, job.started_at = JobStatus.RUNNING, datetime.now(UTC)
         t0 = time.perf_counter()
         try:
@@ -151,7 +162,7 @@ class BatchRunner:
                 limit=self.engine.settings.batch_max_skills,
             )
             job.progress.skills_found = len(skills)
-            results, failures = await self._scan_all(job, skills, options)
+            results, failures = await self._scan_all(job, skills, options, planned)
             job.result = BatchReport(
                 results=results,
                 failures=failures,
@@ -182,7 +193,7 @@ class BatchRunner:
             self.store.finished(job.scan_id, rendered)
 
     async def _scan_all(
-        self, job: BatchJob, skills: list[Path], options: ScanOptions
+        self, job: BatchJob, skills: list[Path], options: ScanOptions, planned: Plan
     ) -> tuple[list[ScanResult], list[SkillFailure]]:
         gate = asyncio.Semaphore(self.concurrency)
         results: list[ScanResult | None] = [None] * len(skills)
@@ -192,7 +203,7 @@ class BatchRunner:
             async with gate:
                 try:
                     results[index] = await self.engine.scan_directory(
-                        folder, options, label=str(folder)
+                        folder, options, label=str(folder), planned=planned
                     )
                 except ScannerError as exc:
                     job.progress.skills_failed += 1

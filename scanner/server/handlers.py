@@ -181,7 +181,7 @@ async def scan_upload(request: web.Request) -> web.Response:
             read_timeout=settings.body_read_timeout_seconds,
         )
         options = parse_model(ScanOptions, upload.fields)
-        engine.plan(options)
+        planned = await engine.aplan(options)
         dest = workdir / "skill"
         async with engine.admit():
             await asyncio.to_thread(
@@ -193,7 +193,7 @@ async def scan_upload(request: web.Request) -> web.Response:
             )
             if not await asyncio.to_thread(_has_entries, dest):
                 raise InvalidPackageError("the archive holds no files; zip the skill folder itself")
-            result = await engine.scan_directory(dest, options, label=None)
+            result = await engine.scan_directory(dest, options, label=None, planned=planned)
     return json_model(result)
 
 
@@ -207,7 +207,10 @@ async def scan_batch(request: web.Request) -> web.Response:
     if not await asyncio.to_thread(_is_dir, root):
         raise InvalidPackageError("skills_directory is not an existing folder")
     options = ScanOptions(**body.model_dump(exclude={"skills_directory", "recursive"}))
-    job = request.app[BATCH_KEY].submit(root, body.skills_directory, options, body.recursive)
+    planned = await engine.aplan(options)
+    job = request.app[BATCH_KEY].submit(
+        root, body.skills_directory, options, body.recursive, planned=planned
+    )
     accepted = BatchAccepted(
         scan_id=job.scan_id, status=job.status.value, status_url=f"/scan-batch/{job.scan_id}"
     )
