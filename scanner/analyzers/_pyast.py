@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from pydantic import JsonValue
 
-from scanner.analyzers._pyparse import parse_tolerant
+from scanner.analyzers._pyparse import dotted, parse_tolerant
 from scanner.core.models import Category, Severity
 
 
@@ -258,18 +258,6 @@ def _walk(node: ast.AST) -> list[ast.AST]:
         cached = list(ast.walk(node))
         setattr(node, "_scanner_walk", cached)  # noqa: B010 - ast nodes take ad-hoc attributes
     return cached
-
-
-def dotted(node: ast.AST) -> str:
-    """Return `a.b.c` for a name or attribute chain, '' for anything else."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return ""
 
 
 def call_name(node: ast.Call) -> str:

@@ -90,7 +90,7 @@ def resolve_dynamic_names(tree: ast.Module) -> ast.Module:
     """
     nodes = list(ast.walk(tree))
     changed = False
-    if any(isinstance(node, ast.Call) and _dotted(node.func) in _DYNAMIC for node in nodes):
+    if any(isinstance(node, ast.Call) and dotted(node.func) in _DYNAMIC for node in nodes):
         resolver = _Resolver()
         resolver.visit(tree)
         imports: list[ast.stmt] = [
@@ -126,7 +126,7 @@ def _module_aliases(nodes: list[ast.AST]) -> dict[str, str]:
                     bound.setdefault(alias.asname, []).append(alias.name)
         elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            value = _dotted(node.value) if node.value is not None else ""
+            value = dotted(node.value) if node.value is not None else ""
             for target in targets:
                 if isinstance(target, ast.Name):
                     bound.setdefault(target.id, []).append(value)
@@ -147,11 +147,7 @@ class _Unalias(ast.NodeTransformer):
         target = self._aliases.get(node.id)
         if target is None or not isinstance(node.ctx, ast.Load):
             return node
-        parts = target.split(".")
-        built: ast.expr = ast.Name(id=parts[0], ctx=ast.Load())
-        for part in parts[1:]:
-            built = ast.Attribute(value=built, attr=part, ctx=ast.Load())
-        return ast.copy_location(built, node)
+        return _name_chain(target, node)
 
 
 class _Resolver(ast.NodeTransformer):
@@ -160,7 +156,7 @@ class _Resolver(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
-        name = _dotted(node.func)
+        name = dotted(node.func)
         if name in _IMPORT_FUNCTIONS and node.args:
             module = _module_name(node.args[0])
             if module is not None:
@@ -179,14 +175,11 @@ class _Resolver(ast.NodeTransformer):
 
     def _import(self, module: str, expression: str, node: ast.Call) -> ast.AST:
         self.imported.setdefault(module, getattr(node, "lineno", 1))
-        parts = expression.split(".")
-        built: ast.expr = ast.Name(id=parts[0], ctx=ast.Load())
-        for part in parts[1:]:
-            built = ast.Attribute(value=built, attr=part, ctx=ast.Load())
-        return ast.copy_location(built, node)
+        return _name_chain(expression, node)
 
 
-def _dotted(node: ast.AST) -> str:
+def dotted(node: ast.AST) -> str:
+    """Return `a.b.c` for a name or attribute chain, '' for anything else."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
@@ -195,6 +188,15 @@ def _dotted(node: ast.AST) -> str:
         parts.append(node.id)
         return ".".join(reversed(parts))
     return ""
+
+
+def _name_chain(name: str, where: ast.AST) -> ast.expr:
+    """Return the expression `a.b.c` for a dotted name, located at `where`."""
+    first, *rest = name.split(".")
+    built: ast.expr = ast.Name(id=first, ctx=ast.Load())
+    for part in rest:
+        built = ast.Attribute(value=built, attr=part, ctx=ast.Load())
+    return ast.copy_location(built, where)
 
 
 def _module_name(node: ast.AST) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from scanner.analyzers.behavioral import _pycatalog as cat
@@ -104,7 +105,7 @@ class CallInfo:
         return merge_all([*self.args, *kept])
 
 
-class CallsMixin:
+class CallsMixin(ABC):
     """Sources, transforms and sinks of library calls (mixed into the evaluator)."""
 
     def __init__(self, result: LanguageResult) -> None:
@@ -113,24 +114,26 @@ class CallsMixin:
         self._flow_keys: set[tuple[object, ...]] = set()
         self._capability_keys: set[tuple[object, ...]] = set()
 
-    # Provided by the evaluator.
+    # Provided by the evaluator (`_pyeval.Evaluator`), the one concrete subclass.
+    @abstractmethod
     def eval(self, node: ast.expr, depth: int = 0) -> Value:
         """Return what may flow through an expression."""
-        raise NotImplementedError
 
+    @abstractmethod
     def canonical(self, node: ast.expr) -> str:
         """Return the dotted name of an expression, or ''."""
-        raise NotImplementedError
 
+    @abstractmethod
     def has_containment(self) -> bool:
         """Return True when the current scope checks paths stay in a folder."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _assign(self, target: ast.expr, value: Value, line: int) -> None:
-        raise NotImplementedError
+        """Bind what `value` may hold to an assignment target."""
 
+    @abstractmethod
     def _current(self) -> Scope:
-        raise NotImplementedError
+        """Return the scope being evaluated."""
 
     # -- records ------------------------------------------------------------------------
 
