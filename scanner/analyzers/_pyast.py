@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pydantic import JsonValue
 
 from scanner.analyzers._pyparse import dotted, parse_tolerant
+from scanner.analyzers._vendors import is_vendor_host, vendor_of
 from scanner.core.models import Category, Severity
 
 
@@ -204,9 +205,6 @@ _REQUEST_CALLS = frozenset(
 _SECRET_NAME = re.compile(
     r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_KEY|CREDENTIAL|COOKIE", re.I
 )
-_GENERIC_PREFIXES = frozenset({"api", "secret", "token", "access", "auth", "app", "my", "user"})
-_VENDOR_SUFFIXES = frozenset({"api", "apis", "app", "usercontent", "cdn", "static", "hq", "io"})
-_VENDOR_ALIASES = {"aws": "amazonaws", "gh": "github", "hf": "huggingface", "gcp": "google"}
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://([^/:?#\s\"']+)[^\s\"']*", re.I)
 _RAW_READERS = frozenset({"open", "Path", "read_text", "read_bytes", "readFile"})
 _DOTENV_PATH = re.compile(r"(?:^|[/\\])\.env(?:\.(?:local|production|prod|development))?$")
@@ -1031,36 +1029,17 @@ def _foreign_secret(
     body or query of a request to another service's host it is handed over (high).
     """
     hosts = {match.group(1).lower() for url in urls if (match := _URL.match(url))}
-    vendors = {word for word in map(_vendor_word, names) if word}
+    vendors = {word for word in map(vendor_of, names) if word}
     owned = any(is_vendor_host(word, host) for word in vendors for host in hosts)
     if any(context.untrusted.search(url) for url in urls):
         severity = Severity.CRITICAL
     elif vendors and hosts and not owned:
-        carried_vendors = {word for word in map(_vendor_word, carried) if word}
+        carried_vendors = {word for word in map(vendor_of, carried) if word}
         severity = Severity.HIGH if carried_vendors else Severity.MEDIUM
     else:
         return None
     detail = f"{', '.join(sorted(names))} goes to {', '.join(sorted(hosts))}"
     return CodeHit(SECRET_TO_FOREIGN_HOST, node.lineno, severity, detail)
-
-
-def is_vendor_host(word: str, host: str) -> bool:
-    """Return True when one label of `host` is the vendor's name (`api.notion.com`).
-
-    The label may add a usual suffix (`googleapis`, `discordapp`, `githubusercontent`);
-    a vendor's name inside a longer label (`notion-export-analytics.com`) is another
-    party's domain.
-    """
-    for label in host.lower().rstrip(".").split(".")[:-1]:
-        if label == word or (label.startswith(word) and label[len(word) :] in _VENDOR_SUFFIXES):
-            return True
-    return False
-
-
-def _vendor_word(name: str) -> str | None:
-    """Return the service a variable is named after (`GITHUB_TOKEN` -> `github`)."""
-    word = name.lower().split("_", 1)[0]
-    return _VENDOR_ALIASES.get(word, word) if word not in _GENERIC_PREFIXES else None
 
 
 def _env_dump_hits(context: _Context) -> Iterator[CodeHit]:

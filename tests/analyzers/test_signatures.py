@@ -10,8 +10,8 @@ import zlib
 import pytest
 
 from scanner.analyzers import registry
-from scanner.analyzers._pyast import is_vendor_host
 from scanner.analyzers._rules import default_ruleset
+from scanner.analyzers._vendors import is_vendor_host, vendor_of
 from scanner.core.models import Severity
 from tests.analyzers.support import of_rule, rule_ids, skill_md, worst
 
@@ -918,3 +918,19 @@ def test_token_carried_to_a_domain_that_only_contains_the_vendor_name_is_high(sc
         of_rule(scan({"scripts/export.py": near_miss}, "signatures"), "py.secret-to-foreign-host")
         == []
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "vendor"),
+    [
+        ("GITHUB_TOKEN", "github"),
+        ("GH_TOKEN", "github"),
+        ("AWS_SECRET_ACCESS_KEY", "amazonaws"),
+        ("GEMINI_API_KEY", "google"),
+        ("API_KEY", None),
+        ("CLIENT_SECRET", None),
+        ("X_TOKEN", None),
+    ],
+)
+def test_the_vendor_a_variable_is_named_after(name: str, vendor: str | None) -> None:
+    assert vendor_of(name) == vendor

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 from pydantic import JsonValue
 
 from scanner.analyzers._markdown import MarkdownDoc
-from scanner.analyzers._pyast import is_vendor_host
 from scanner.analyzers._rules import default_ruleset, in_context
 from scanner.analyzers._text import FileType, LineIndex, file_type, make_snippet, normalize_newlines
+from scanner.analyzers._vendors import is_vendor_host, vendor_of
 from scanner.analyzers.behavioral._shellvalues import (
     download_severity,
     own_vendor_host,
@@ -149,9 +149,6 @@ _SENDING_COMMAND = re.compile(
     r"|Invoke-RestMethod)\b",
     re.IGNORECASE,
 )
-_GENERIC_WORDS = frozenset({"api", "secret", "token", "access", "auth", "app", "my", "user",
-                            "private", "client", "session", "password", "key"})  # fmt: skip
-_VENDOR_ALIASES = {"aws": "amazonaws", "gh": "github", "hf": "huggingface", "gcp": "googleapis"}
 _MAX_FLOW_FINDINGS = 200
 _SPLICING = frozenset({"concat", "format", "join"})
 _NEAR_STEPS = 7
@@ -232,13 +229,13 @@ class Judge:
         """
         if flow.source is not SourceKind.ENV or _literal_host(flow.destination):
             return False
-        vendors = {_vendor(name) for name in (flow.origin or "").split(", ")}
+        vendors = {vendor_of(name) for name in (flow.origin or "").split(", ")}
         if not vendors or not all(vendors):
             return False
         sink = flow.steps[-1].file
         item = self._package.file(sink)
         hosts = {m.lower() for m in _URL_HOST.findall(item.text or "")} if item else set()
-        return all(any(str(word) in host for host in hosts) for word in vendors)
+        return all(any(is_vendor_host(str(word), host) for host in hosts) for word in vendors)
 
     def _input(self, flow: Flow) -> Verdict | None:
         from_file = flow.source is SourceKind.FILE
@@ -467,8 +464,9 @@ def _is_first_party(flow: Flow) -> bool:
     if not host or "*" in host:
         return False
     if flow.source is not SourceKind.ENV:
-        return _key_file_vendor(flow.origin or "") in host.lower().split(".")[:-1]
-    vendors = {_vendor(name) for name in (flow.origin or "").split(", ")}
+        vendor = _key_file_vendor(flow.origin or "")
+        return vendor is not None and is_vendor_host(vendor, host)
+    vendors = {vendor_of(name) for name in (flow.origin or "").split(", ")}
     if host.startswith(("$", "{", "%")):
         # NOTE: a host variable named for the vendor (`$JIRA_SITE`): its value is unknown.
         return bool(vendors) and all(word and word in host.lower() for word in vendors)
@@ -482,13 +480,7 @@ _VENDOR_KEY_FILE = re.compile(r"\.config[/\\]+([a-z][a-z0-9-]{2,30})[/\\]+[\w.-]
 def _key_file_vendor(path: str) -> str | None:
     """Return the vendor a key file's folder names (`~/.config/notion/api_key`: notion)."""
     match = _VENDOR_KEY_FILE.search(path)
-    word = match.group(1).lower() if match else None
-    return None if word in _GENERIC_WORDS else word
-
-
-def _vendor(name: str) -> str | None:
-    word = name.strip().lower().split("_", 1)[0]
-    return None if word in _GENERIC_WORDS else _VENDOR_ALIASES.get(word, word)
+    return vendor_of(match.group(1)) if match else None
 
 
 class Declarations:

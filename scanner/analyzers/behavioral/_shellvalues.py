@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scanner.analyzers._rules import default_ruleset
+from scanner.analyzers._vendors import is_vendor_host, vendor_of
 from scanner.analyzers.behavioral.flow import SourceKind, Step
 from scanner.core.models import Severity, SkillPackage
 
@@ -39,17 +40,6 @@ _SECRET_NAME = re.compile(
 _NOT_SECRET_NAME = re.compile(
     r"_(?:URL|URI|PATH|FILE|DIR|HOST|ENDPOINT|REGION|NAME|TYPE|MODE)$", re.IGNORECASE
 )
-_VENDOR_ALIASES = {
-    "gh": "github",
-    "aws": "amazonaws",
-    "gcp": "googleapis",
-    "google": "google",
-    "gemini": "googleapis",
-    "hf": "huggingface",
-    "az": "azure",
-    "claude": "anthropic",
-    "npm": "npmjs",
-}
 _SCRATCH = ("/dev/", "/tmp/", "/var/tmp/", "/proc/self/")  # noqa: S108 - compared, not used
 _HOST = re.compile(r"^[a-z][a-z0-9+.-]{0,15}://(?:[^@/?#\s]*@)?([^/?#:\s]+)", re.IGNORECASE)
 
@@ -184,9 +174,8 @@ def vendor_matches(variable: str, destination: str | None) -> bool:
     host = host_of(destination)
     if host is None or "$" in host:
         return False
-    first = variable.lower().split("_", 1)[0]
-    vendor = _VENDOR_ALIASES.get(first, first)
-    return len(vendor) >= 3 and vendor in host
+    vendor = vendor_of(variable)
+    return vendor is not None and is_vendor_host(vendor, host)
 
 
 @dataclass(frozen=True)
