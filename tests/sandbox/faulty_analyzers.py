@@ -6,6 +6,7 @@ test process (the server does, to know its analyzers) changes no default scan.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import resource
@@ -62,11 +63,15 @@ class CrashAnalyzer(_TestAnalyzer):
 @register
 class SegfaultAnalyzer(_TestAnalyzer):
     name: ClassVar[str] = "test-segv"
-    description: ClassVar[str] = "Kill the worker with SIGSEGV."
+    description: ClassVar[str] = "Read an unmapped address, as a crashing native extension would."
 
     def analyze(self, package: SkillPackage) -> list[Finding]:
-        os.kill(os.getpid(), signal.SIGSEGV)
-        time.sleep(10)
+        # NOTE: a real fault, not kill(SIGSEGV): the rule engine's wasm runtime handles
+        # SIGSEGV and passes faults outside its code on to the default action by returning,
+        # which re-runs a faulting instruction but leaves a merely sent signal ignored.
+        # Address 1 is in the first page, which is never mapped (address 0 would make
+        # ctypes return zeros instead of reading).
+        ctypes.string_at(1, 1)
         return []
 
 
