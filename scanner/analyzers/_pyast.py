@@ -138,6 +138,17 @@ SECRET_TO_FOREIGN_HOST = CodeCheck(
     "a host other than GitHub). Untrusted destinations are critical.",
     "Send each credential only to the service that issued it.",
 )
+COLLECTED_UPLOAD = CodeCheck(
+    "py.collected-upload",
+    "A whole folder of the user's files collected and sent away",
+    Category.DATA_EXFILTRATION,
+    "The code archives, walks or copies a whole folder the user keeps (the home folder, "
+    "Documents, Desktop, Downloads, the current project) and what it collected goes into a "
+    "request to a named host: the user's files leave without a secret ever being named. "
+    "Untrusted destinations are critical; a host named like the skill itself, or an address "
+    "only known at run time, is medium.",
+    "Send only the files the task needs, to the service the skill is for, and say so in SKILL.md.",
+)
 UNPARSED = CodeCheck(
     "py.unparsed",
     "Python the scanner could not parse",
@@ -150,6 +161,7 @@ UNPARSED = CodeCheck(
 )
 CHECKS = (
     SECRET_TO_FOREIGN_HOST,
+    COLLECTED_UPLOAD,
     SHELL_INJECTION,
     DESERIALIZATION,
     DYNAMIC_EXEC,
@@ -245,6 +257,42 @@ _WRITE_FUNCS = frozenset(
 )  # fmt: skip
 _LOCAL_SUFFIX = re.compile(r"\.(?:local|internal|lan|localhost|home\.arpa)\.?$")
 _DOMAIN_TAIL = re.compile(r"\.[a-z0-9-]+\.[a-z]{2,}\.?$|\.[a-z]{2,}\.?$", re.IGNORECASE)
+# Cloud SDK calls that hand out the credentials they hold, as the variable they stand for.
+_SDK_CREDENTIALS = {
+    "get_frozen_credentials": "AWS_SECRET_ACCESS_KEY",
+    "get_credentials": "AWS_SECRET_ACCESS_KEY",
+    "get_session_token": "AWS_SESSION_TOKEN",
+    "get_secret_value": "AWS_SECRETSMANAGER_SECRET",
+    "google.auth.default": "GOOGLE_APPLICATION_CREDENTIALS",
+}
+_SDK_MODULES = {"AWS": ("boto3", "botocore", "aiobotocore"), "GOOGLE": ("google",)}
+# Folders that hold what a user keeps, as the last part of a collected path.
+_USER_FOLDER = re.compile(
+    r"^(?:Documents|Desktop|Downloads|Pictures|Photos|Movies|Music|Dropbox|OneDrive"
+    r"|iCloud Drive|Library/Mobile Documents|Notes|Obsidian|Projects|src|code|workspace)$",
+    re.IGNORECASE,
+)
+_COLLECTORS = frozenset(
+    {"make_archive", "copytree", "walk", "listdir", "scandir", "iglob", "glob", "rglob",
+     "iterdir", "add", "write"}
+)  # fmt: skip
+_ARCHIVERS = frozenset({"make_archive", "copytree", "add", "write"})
+_WALKERS = frozenset({"walk", "listdir", "scandir", "iglob", "glob", "rglob", "iterdir"})
+_ARCHIVE_OPENERS = frozenset(
+    {
+        "tarfile.open",
+        "tarfile.TarFile",
+        "TarFile",
+        "zipfile.ZipFile",
+        "ZipFile",
+        "tarfile.TarFile.open",
+    }
+)
+_ARCHIVE_ARGS = frozenset({"name", "file", "fileobj"})
+_CONTENT_READS = frozenset({"open", "read", "read_text", "read_bytes", "readlines", "load"})
+_CWD_CALLS = frozenset({"os.getcwd", "os.getcwdb", "pathlib.Path.cwd", "Path.cwd"})
+_HOME_CALLS = frozenset({"pathlib.Path.home", "Path.home"})
+_EXPANSION_BUDGET = 400
 
 
 def _walk(node: ast.AST) -> list[ast.AST]:
@@ -377,6 +425,7 @@ class PythonChecker:
         hits.extend(_env_dump_hits(context))
         hits.extend(_traversal_hits(context))
         hits.extend(_secret_env_hits(context))
+        hits.extend(_collected_upload_hits(context))
         hits.extend(_download_run_hits(context, self._official))
         return _dedupe(hits), facts
 
@@ -937,11 +986,12 @@ def _secret_env_hits(context: _Context) -> Iterator[CodeHit]:
     """Report secret env vars that flow into requests to hosts not named after them."""
     if not context.facts.network:
         return
+    sdks = _sdks(context.tree)
     for node in _walk(context.tree):
         if not isinstance(node, ast.Call) or not _is_request(node):
             continue
         values = [v for arg in _call_inputs(node) for v in context.bindings.expand(arg)]
-        names = {name for value in values for name in _secret_env_names(value)}
+        names = {name for value in values for name in _secret_env_names(value, sdks)}
         if not names:
             continue
         destination = [v for arg in _destination(node) for v in context.bindings.expand(arg)]
@@ -950,7 +1000,7 @@ def _secret_env_hits(context: _Context) -> Iterator[CodeHit]:
             name
             for arg in _body_inputs(node)
             for value in context.bindings.expand(arg)
-            for name in _secret_env_names(value)
+            for name in _secret_env_names(value, sdks)
         }
         hit = _foreign_secret(context, node, names, urls, carried)
         if hit is not None:
@@ -993,11 +1043,29 @@ def _body_inputs(node: ast.Call) -> list[ast.expr]:
     return [k.value for k in node.keywords if k.arg in _BODY_KEYWORDS]
 
 
-def _secret_env_names(node: ast.AST) -> Iterator[str]:
+def _secret_env_names(node: ast.AST, sdks: frozenset[str] = frozenset()) -> Iterator[str]:
+    """Yield the secret variables a value reads, and the SDK credentials it asks for."""
     for child in ast.walk(node):
         name = _env_read_name(child)
         if name is not None and _SECRET_NAME.search(name):
             yield name
+        elif sdks and isinstance(child, ast.Call):
+            name = _SDK_CREDENTIALS.get(call_name(child)) or _SDK_CREDENTIALS.get(
+                dotted(child.func)
+            )
+            if name is not None and name.split("_", 1)[0] in sdks:
+                yield name
+
+
+def _sdks(tree: ast.Module) -> frozenset[str]:
+    """Return the cloud SDKs a module imports (`AWS` for boto3), whose credentials count."""
+    imported = set()
+    for node in _walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    return frozenset(cloud for cloud, modules in _SDK_MODULES.items() if imported & set(modules))
 
 
 def _env_read_name(node: ast.AST) -> str | None:
@@ -1040,6 +1108,250 @@ def _foreign_secret(
         return None
     detail = f"{', '.join(sorted(names))} goes to {', '.join(sorted(hosts))}"
     return CodeHit(SECRET_TO_FOREIGN_HOST, node.lineno, severity, detail)
+
+
+def _collected_upload_hits(context: _Context) -> Iterator[CodeHit]:
+    """Report a whole user folder collected in a file and carried by one of its requests."""
+    if not context.facts.network:
+        return
+    collected = {
+        id(node): (root, call_name(node) in _ARCHIVERS)
+        for node in _walk(context.tree)
+        if isinstance(node, ast.Call) and (root := _collected_root(node, context.bindings))
+    }
+    if not collected:
+        return
+    targets = {
+        target: root
+        for node in _walk(context.tree)
+        if isinstance(node, ast.Call)
+        and id(node) in collected
+        and call_name(node) in ("add", "write")
+        for target in _archive_targets(node, context.bindings)
+        for root in (collected[id(node)][0],)
+    }
+    vendors = {
+        vendor
+        for node in _walk(context.tree)
+        if (name := _env_read_name(node)) and _SECRET_NAME.search(name)
+        if (vendor := vendor_of(name))
+    }
+    for node in _walk(context.tree):
+        if not isinstance(node, ast.Call) or not _is_request(node):
+            continue
+        seen = [
+            child
+            for arg in _carried(node)
+            for value in _bounded_expand(context.bindings, arg)
+            for child in ast.walk(value)
+        ]
+        # NOTE: a listing sends names or counts; the files leave when they are read too.
+        reads = any(isinstance(c, ast.Call) and call_name(c) in _CONTENT_READS for c in seen)
+        roots = {
+            collected[id(child)][0]
+            for child in seen
+            if id(child) in collected and (reads or collected[id(child)][1])
+        } | {root for child in seen if (root := targets.get(_target_key(child)))}
+        if not roots:
+            continue
+        destination = [v for arg in _destination(node) for v in context.bindings.expand(arg)]
+        hosts = sorted(
+            {m.group(1).lower() for v in destination for u in _urls_in(v) if (m := _URL.match(u))}
+        )
+        if any(context.untrusted.search(f"https://{host}/") for host in hosts):
+            severity = Severity.CRITICAL
+        elif hosts and not any(is_vendor_host(v, h) for v in vendors for h in hosts):
+            severity = Severity.HIGH
+        else:
+            # NOTE: to the service whose key the file holds, the user sends their own files.
+            severity = Severity.MEDIUM
+        where = ", ".join(hosts) or "an address computed at run time"
+        detail = f"{' and '.join(sorted(roots))} collected and sent to {where}"
+        yield CodeHit(COLLECTED_UPLOAD, node.lineno, severity, detail, {"hosts": list(hosts)})
+
+
+def _target_key(node: ast.AST) -> str | None:
+    """Return the name or literal path a node spells, to match an archive's target."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _carried(node: ast.Call) -> list[ast.expr]:
+    """Return what a request carries: its body keywords, or what follows its address."""
+    if call_name(node) in _SOCKET_SENDS or call_name(node) == "send":
+        return list(node.args[:1])
+    return [*_body_inputs(node), *node.args[1:]]
+
+
+def _bounded_expand(bindings: Bindings, node: ast.AST) -> Iterator[ast.AST]:
+    """Expand a value through five levels of bindings, at most a fixed number of values."""
+    for count, value in enumerate(bindings.expand(node, depth=5)):
+        if count >= _EXPANSION_BUDGET:
+            return
+        yield value
+
+
+def _collected_root(node: ast.Call, bindings: Bindings) -> str | None:
+    """Return which user folder a call collects whole (archives, walks, copies), if any."""
+    name = call_name(node)
+    if name not in _COLLECTORS:
+        return None
+    if name == "make_archive":
+        keywords = {k.arg: k.value for k in node.keywords}
+        root = keywords.get("root_dir", node.args[2] if len(node.args) > 2 else None)
+        return "the current folder" if root is None else _user_folder(root, bindings)
+    if name in ("glob", "iglob") and dotted(node.func) in ("glob.glob", "glob.iglob"):
+        return _globbed_folder(node, bindings)
+    if name in ("add", "write"):
+        return _archived_folder(node, bindings)
+    target = node.args[0] if node.args else None
+    if name in ("rglob", "iterdir", "glob") and isinstance(node.func, ast.Attribute):
+        target = node.func.value
+    return _user_folder(target, bindings) if target is not None else None
+
+
+def _archive_of(node: ast.Call, bindings: Bindings) -> ast.Call | None:
+    """Return the `tarfile.open` or `zipfile.ZipFile` call that made `node`'s receiver."""
+    if not isinstance(node.func, ast.Attribute):
+        return None
+    for value in bindings.expand(node.func.value, depth=2):
+        if isinstance(value, ast.Call) and dotted(value.func) in _ARCHIVE_OPENERS:
+            return value
+    return None
+
+
+def _archived_folder(node: ast.Call, bindings: Bindings) -> str | None:
+    """Return the user folder a member added to an archive comes from, if any.
+
+    The member is the folder itself (`tar.add(Path.home())`) or a path out of a walk of
+    it (`zip.write(os.path.join(root, name))` inside `os.walk(...)`).
+    """
+    if not node.args or _archive_of(node, bindings) is None:
+        return None
+    member = node.args[0]
+    folder = _user_folder(member, bindings)
+    if folder is not None:
+        return folder
+    for value in bindings.expand(member, depth=3):
+        for child in ast.walk(value):
+            if isinstance(child, ast.Call) and call_name(child) in _WALKERS:
+                found = _collected_root(child, bindings)
+                if found is not None:
+                    return found
+    return None
+
+
+def _archive_targets(node: ast.Call, bindings: Bindings) -> set[str]:
+    """Return the names and literal paths an archive written by `node` goes into."""
+    archive = _archive_of(node, bindings)
+    if archive is None:
+        return set()
+    targets = set()
+    for arg in [*archive.args[:1], *(k.value for k in archive.keywords if k.arg in _ARCHIVE_ARGS)]:
+        if isinstance(arg, ast.Name):
+            targets.add(arg.id)
+        elif isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            targets.add(arg.value)
+    return targets
+
+
+def _globbed_folder(node: ast.Call, bindings: Bindings) -> str | None:
+    """Return the folder a recursive `glob.glob` pattern covers (`~/Documents/**`)."""
+    recursive = any(k.arg == "recursive" and _is_true(k.value) for k in node.keywords)
+    pattern = node.args[0] if node.args else None
+    if pattern is None or not recursive:
+        return None
+    for value in bindings.expand(pattern, depth=2):
+        text = _path_text(value, bindings)
+        if text is None or "**" not in text:
+            continue
+        root = text.split("**", 1)[0].rstrip("/\\") or "."
+        folder = _folder_name(root)
+        if folder is not None:
+            return folder
+    return None
+
+
+def _user_folder(node: ast.AST, bindings: Bindings) -> str | None:
+    """Name the user folder a path expression is (home, a folder in it, the project)."""
+    for value in bindings.expand(node, depth=3):
+        text = _path_text(value, bindings)
+        if text is not None and (folder := _folder_name(text)) is not None:
+            return folder
+    return None
+
+
+def _path_text(node: ast.AST, bindings: Bindings) -> str | None:
+    """Spell a path expression: `~` for the home folder, `.` for the current one."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(
+            str(part.value)
+            if isinstance(part, ast.Constant)
+            else (_path_text(part.value, bindings) or "*")
+            for part in node.values
+            if isinstance(part, ast.Constant | ast.FormattedValue)
+        )
+    if _env_read_name(node) in ("HOME", "USERPROFILE"):
+        return "~"
+    if isinstance(node, ast.Call):
+        return _called_path_text(node, bindings)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        return _spelled_join(node, bindings)
+    return None
+
+
+def _called_path_text(node: ast.Call, bindings: Bindings) -> str | None:
+    name = dotted(node.func)
+    if name in _CWD_CALLS:
+        return "."
+    if name in _HOME_CALLS:
+        return "~"
+    if call_name(node) in ("expanduser", "Path", "str", "abspath", "realpath", "resolve"):
+        inner = node.args[0] if node.args else None
+        if inner is None and isinstance(node.func, ast.Attribute):
+            inner = node.func.value
+        return _path_text(inner, bindings) if inner is not None else None
+    return _spelled_join(node, bindings) if _assembled_path(node) is not None else None
+
+
+def _spelled_join(node: ast.AST, bindings: Bindings) -> str | None:
+    if isinstance(node, ast.BinOp):
+        parts: list[ast.expr] = _division_parts(node, _MAX_PATH_PARTS)
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and (node.func.attr == "joinpath")
+    ):
+        parts = [node.func.value, *node.args]
+    elif isinstance(node, ast.Call):
+        parts = list(node.args)
+    else:
+        return None
+    spelled = [_path_text(part, bindings) for part in parts]
+    if any(text is None for text in spelled):
+        return None
+    return "/".join(text for text in spelled if text is not None)
+
+
+def _folder_name(text: str) -> str | None:
+    """Return a description of a path that is a whole user folder, or None."""
+    path = text.strip().replace("\\", "/").rstrip("/")
+    if path in ("", ".", "./"):
+        return "the current folder"
+    if path in ("~", "$HOME", "%USERPROFILE%"):
+        return "the home folder"
+    if path == "/":
+        return "the whole disk"
+    if path.startswith(("~/", "$HOME/", "%USERPROFILE%/")):
+        rest = path.split("/", 1)[1]
+        if _USER_FOLDER.match(rest):
+            return f"~/{rest}"
+    return None
 
 
 def _env_dump_hits(context: _Context) -> Iterator[CodeHit]:

@@ -78,6 +78,7 @@ from scanner.analyzers._decode import Layer, Payload, find_payloads, fold_line, 
 from scanner.analyzers._markdown import MarkdownDoc, Verdict
 from scanner.analyzers._pyast import CHECKS as PY_CHECKS
 from scanner.analyzers._pyast import (
+    COLLECTED_UPLOAD,
     UNPARSED,
     CodeCheck,
     CodeHit,
@@ -515,10 +516,11 @@ _INSTALLER_RULES = frozenset(
 
 
 def _own_installers(findings: list[Finding], words: frozenset[str]) -> list[Finding]:
-    """Lower to medium a high download-and-run from the skill's own vendor's host.
+    """Lower to medium a high download-and-run from, or upload to, the skill's own host.
 
     A CLI's skill documents that CLI's installer (`morph-cli` piping the installer of
-    `www.morphllm.com`); a look-alike host not named like the skill stays high.
+    `www.morphllm.com`), and a service's skill uploads the project to that service; a
+    look-alike host not named like the skill stays high.
     """
     if not words:
         return findings
@@ -531,6 +533,13 @@ def _own_installers(findings: list[Finding], words: frozenset[str]) -> list[Find
         ):
             metadata = {**finding.metadata, "own_vendor_installer": True}
             finding = finding.model_copy(update={"severity": Severity.MEDIUM, "metadata": metadata})
+        elif finding.rule_id == COLLECTED_UPLOAD.id and finding.severity is Severity.HIGH:
+            hosts = finding.metadata.get("hosts")
+            texts = [f"https://{host}/" for host in hosts] if isinstance(hosts, list) else []
+            if texts and all(own_vendor_host(text, words) for text in texts):
+                metadata = {**finding.metadata, "own_vendor_upload": True}
+                update = {"severity": Severity.MEDIUM, "metadata": metadata}
+                finding = finding.model_copy(update=update)
         kept.append(finding)
     return kept
 
