@@ -1059,7 +1059,7 @@ def _secret_env_names(node: ast.AST, sdks: frozenset[str] = frozenset()) -> Iter
 
 def _sdks(tree: ast.Module) -> frozenset[str]:
     """Return the cloud SDKs a module imports (`AWS` for boto3), whose credentials count."""
-    imported = set()
+    imported: set[str] = set()
     for node in _walk(tree):
         if isinstance(node, ast.Import):
             imported.update(alias.name.split(".")[0] for alias in node.names)
@@ -1151,7 +1151,7 @@ def _collected_upload_hits(context: _Context) -> Iterator[CodeHit]:
             collected[id(child)][0]
             for child in seen
             if id(child) in collected and (reads or collected[id(child)][1])
-        } | {root for child in seen if (root := targets.get(_target_key(child)))}
+        } | {root for child in seen if (key := _target_key(child)) and (root := targets.get(key))}
         if not roots:
             continue
         destination = [v for arg in _destination(node) for v in context.bindings.expand(arg)]
