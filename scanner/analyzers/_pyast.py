@@ -99,8 +99,9 @@ DNS_EXFIL = CodeCheck(
     "py.dns-exfiltration",
     "Encoded data resolved as DNS names",
     Category.DATA_EXFILTRATION,
-    "Host names whose leading labels are built from encoded data are resolved: DNS "
-    "tunnelling, which carries data past HTTP egress controls.",
+    "Host names whose leading labels are built from encoded data, or from the user's "
+    "name, the machine's name or an environment value, are resolved: DNS tunnelling "
+    "and beaconing, which carry data past HTTP egress controls.",
     "Resolve only fixed host names.",
 )
 PATH_TRAVERSAL = CodeCheck(
@@ -293,6 +294,14 @@ _CONTENT_READS = frozenset({"open", "read", "read_text", "read_bytes", "readline
 _CWD_CALLS = frozenset({"os.getcwd", "os.getcwdb", "pathlib.Path.cwd", "Path.cwd"})
 _HOME_CALLS = frozenset({"pathlib.Path.home", "Path.home"})
 _EXPANSION_BUDGET = 400
+# Variables that configure where to connect, not who the user is.
+_CONFIG_NAME = re.compile(r"REGION|HOST|DOMAIN|ZONE|ENDPOINT|SERVER|CLUSTER|URL|ENV$|STAGE", re.I)
+_IDENTITY_CALLS = frozenset(
+    {"getpass.getuser", "os.getlogin", "socket.gethostname", "socket.getfqdn", "platform.node",
+     "os.uname", "platform.uname"}
+)  # fmt: skip
+# Fewer codes than this spell too little code to hide anything.
+_MIN_CHARACTER_CODES = 12
 
 
 def _walk(node: ast.AST) -> list[ast.AST]:
@@ -690,11 +699,24 @@ def _is_decoded(node: ast.AST) -> bool:
     for child in ast.walk(node):
         if isinstance(child, ast.Call) and _is_decoder_call(child):
             return True
+        if isinstance(child, ast.List | ast.Tuple) and _is_character_codes(child):
+            return True
         if isinstance(child, ast.Subscript) and _is_reversal(child.slice):
             return True
         if isinstance(child, ast.BinOp) and isinstance(child.op, ast.BitXor):
             return True
     return False
+
+
+def _is_character_codes(node: ast.List | ast.Tuple) -> bool:
+    """Return True for a literal run of printable character codes (`bytes([105, 109, ...])`)."""
+    items = node.elts
+    return len(items) >= _MIN_CHARACTER_CODES and all(
+        isinstance(item, ast.Constant)
+        and type(item.value) is int
+        and (item.value in (9, 10, 13) or 32 <= item.value < 127)
+        for item in items
+    )
 
 
 def _is_decoder_call(node: ast.Call) -> bool:
@@ -891,14 +913,36 @@ def _urls_in_values(context: _Context, call: ast.Call) -> Iterator[str]:
 
 def _dns_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit]:
     facts = context.facts
-    if not facts.encodes or not node.args:
-        return
-    looked_up = _lookup_argv_host(node)
-    if looked_up is None and not (facts.resolves and _is_built_host(node.args[0])):
+    if not node.args:
         return
     severity = Severity.CRITICAL if facts.untrusted_dest else Severity.HIGH
-    detail = "a host name with encoded data in its leading labels is looked up"
-    yield CodeHit(DNS_EXFIL, node.lineno, severity, detail)
+    looked_up = _lookup_argv_host(node)
+    if facts.encodes and (
+        looked_up is not None or (facts.resolves and _is_built_host(node.args[0]))
+    ):
+        detail = "a host name with encoded data in its leading labels is looked up"
+        yield CodeHit(DNS_EXFIL, node.lineno, severity, detail)
+        return
+    if looked_up is None and call_name(node) in _RESOLVERS:
+        values = context.bindings.expand(node.args[0])
+        looked_up = next((value for value in values if _is_built_host(value)), None)
+    if looked_up is not None and _names_the_user(looked_up, context.bindings):
+        detail = "a host name built from the user's name, machine or environment is looked up"
+        yield CodeHit(DNS_EXFIL, node.lineno, severity, detail)
+
+
+def _names_the_user(node: ast.AST, bindings: Bindings) -> bool:
+    """Return True when a value holds the user's name, the machine's name or an env value."""
+    for value in bindings.expand(node):
+        for child in ast.walk(value):
+            name = _env_read_name(child)
+            if name is not None and not _CONFIG_NAME.search(name):
+                return True
+            if isinstance(child, ast.Call) and dotted(child.func) in _IDENTITY_CALLS:
+                return True
+            if isinstance(child, ast.Attribute) and child.attr == "nodename":
+                return True
+    return False
 
 
 def _lookup_argv_host(node: ast.Call) -> ast.AST | None:

