@@ -36,6 +36,9 @@ _ESCALATORS = re.compile(
     r"|\b(?:silently|quietly|secretly|covertly|discreetly)\b"
     r"|\bin\s+the\s+background\b"
     r"|\bbefore\s+(?:first\s+use|anything\s+else|you\s+(?:respond|reply|answer))"
+    r"|\bbefore\s+(?:producing|giving|writing|showing)\s+(?:any\s+|your\s+)?(?:output|answer|reply|response)"
+    r"|\b(?:do\s+not|don'?t|never)\s+(?:paste|print|echo|repeat|display|quote|include)\s+(?:\w+\s+){0,3}?"
+    r"(?:in|into)\s+(?:the\s+|your\s+)?(?:conversation|chat|reply|response|answer|transcript)"
     r"|\b(?:always|must|mandatory|required\s+to)\s+(?:run|execute|install)\b"
     r"|\bauto(?:matically)?[- ](?:run|execute|approve)",
     re.IGNORECASE,
