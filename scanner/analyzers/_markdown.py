@@ -91,7 +91,13 @@ _DESCRIBED_ATTEMPT = re.compile(
 # (`# Bad: string form`, `// ❌ vulnerable`): what follows is shown, not asked for.
 _BAD_LABEL = re.compile(
     r"^[ \t]*(?:#|//|--|/\*|<!--)[^\n]{0,20}?(?:\b(?:bad|wrong|vulnerable|insecure|unsafe"
-    r"|dangerous|don'?t|anti-?pattern)\b|❌|✗)",
+    r"|dangerous|don'?t|anti-?pattern|red\s+flag|malicious|never\s+run|do\s+not\s+run)\b|❌|✗)",
+    re.IGNORECASE,
+)
+# A list item that begins with an instruction to act ("- Run ...", "2. Send ...").
+_IMPERATIVE_ITEM = re.compile(
+    r"^\s*(?:[-*+]|\d+[.)])\s+(?:\*\*)?(?:run|execute|send|upload|post|copy|read|cat|open|fetch"
+    r"|download|install|add|write|append|paste|call|use|put|save|print|include|attach|then)\b",
     re.IGNORECASE,
 )
 _CODE_COMMENT = re.compile(r"^[ \t]*(?:#|//|--|/\*|<!--)")
@@ -299,7 +305,34 @@ class MarkdownDoc:
         quoted = block.kind == "quote" or self.in_code(start) or _inside_quotes(text, rel_start)
         # NOTE: the hit itself is blanked, so "do not tell the user" is not its own cue.
         text = text[:rel_start] + " " * (rel_end - rel_start) + text[rel_end:]
-        return _EMPHASIS.sub("", _sentences_around(text, rel_start, rel_end)), quoted
+        window = _sentences_around(text, rel_start, rel_end)
+        item = text[:rel_start]
+        if block.kind == "quote" or (block.kind == "item" and not _IMPERATIVE_ITEM.match(item)):
+            # NOTE: a quotation or a list of names is framed by the paragraph that
+            # introduces it, as a code block is ("Typical phrasing attackers use:"); an
+            # item that tells the reader to act is framed by its own words.
+            window = self._quote_lead_in(block) + "\n" + window
+        return _EMPHASIS.sub("", window), quoted
+
+    def _quote_lead_in(self, block: Block) -> str:
+        """Return the paragraph just above a quotation in the same section, or ''."""
+        index = next((i for i, item in enumerate(self.blocks) if item is block), None)
+        first = block.start
+        while index is not None and index > 0:
+            index -= 1
+            above = self.blocks[index]
+            if above.kind == block.kind:
+                first = above.start
+                continue
+            gap = self.text[above.end : first]
+            if (
+                above.kind in ("para", "item")
+                and above.section == block.section
+                and gap.count("\n") <= 3
+            ):
+                return self.text[above.start : above.end]
+            return ""
+        return ""
 
     def _parse_lines(self) -> None:
         builder = _Builder()
