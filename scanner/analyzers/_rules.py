@@ -13,6 +13,9 @@ every snippet), and how evidence moves its severity:
   to at least, or lowers it to at most, the given level (lowering is applied last);
 - `escalate`: facts (see `facts.yaml`) all present in the same scope (the file, or the
   Markdown section) raise the severity to at least the given level;
+- `lower_in`: facts all present in the same scope lower it to at most the given level
+  (a security control switched off inside a VM image being built, not on the user's
+  machine), applied after `escalate`;
 - in Markdown, an instruction framed as coercive or secret ("without asking",
   "silently") raises one level, while a negated or quoted example drops to INFO.
 
@@ -112,6 +115,7 @@ class RuleSpec(BaseModel):
     raise_when: list[SeverityWhen] = Field(default_factory=list)
     lower_when: list[SeverityWhen] = Field(default_factory=list)
     escalate: list[FactEscalation] = Field(default_factory=list)
+    lower_in: list[FactEscalation] = Field(default_factory=list)
     case_sensitive: bool = False
     coercion_raises: bool = Field(
         default=True,
@@ -370,7 +374,9 @@ class RuleSet:
         return tuple(compiled)
 
     def _compile_rule(self, spec: RuleSpec) -> CompiledRule:
-        unknown = {f for step in spec.escalate for f in step.facts} - set(self.facts)
+        unknown = {f for step in [*spec.escalate, *spec.lower_in] for f in step.facts} - set(
+            self.facts
+        )
         if unknown:
             raise RuleError(f"rule {spec.id} escalates on unknown facts {sorted(unknown)}")
         case = spec.case_sensitive
@@ -480,11 +486,14 @@ class RuleSet:
         for patterns, floor in rule.raise_when:
             if any(p.search(lines) for p in patterns):
                 severity = raise_to(severity, floor)
-        if rule.spec.escalate:
+        if rule.spec.escalate or rule.spec.lower_in:
             facts = self._facts_for(target, start)
             for step in rule.spec.escalate:
                 if facts.issuperset(step.facts):
                     severity = raise_to(severity, step.severity)
+            for step in rule.spec.lower_in:
+                if facts.issuperset(step.facts):
+                    severity = lower_to(severity, step.severity)
         for patterns, ceiling in rule.lower_when:
             if any(p.search(lines) for p in patterns):
                 severity = lower_to(severity, ceiling)
