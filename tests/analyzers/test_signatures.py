@@ -1009,8 +1009,8 @@ def test_the_vendor_a_variable_is_named_after(name: str, vendor: str | None) -> 
 def test_defender_switched_off_inside_an_image_build_is_medium_and_on_the_host_high(scan):
     command = "Set-MpPreference -DisableRealtimeMonitoring $true"
     packer = (
-        "## Image tweaks\n\n```hcl\nprovisioner \"powershell\" {\n"
-        f"  inline = [\"{command}\"]\n}}\n```\n"
+        '## Image tweaks\n\n```hcl\nprovisioner "powershell" {\n'
+        f'  inline = ["{command}"]\n}}\n```\n'
     )
     host = f"## Speed up installs\n\n```powershell\n{command}\n```\n"
 
