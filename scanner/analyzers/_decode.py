@@ -79,6 +79,11 @@ _CODE_LIST = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(_NUM)
+# A bare list of sixteen or more small numbers, kept in a variable and decoded elsewhere
+# (`const T = [114, 101, ...]; ... String.fromCharCode.apply(null, T)`).
+_BARE_CODE_LIST = re.compile(
+    r"(?<![\w.\])])[\[(]\s*((?:\d{1,3}\s*,\s*){15,8192}\d{1,3})\s*,?\s*[\])]"
+)
 _PRINTF_SUBSTITUTION = re.compile(
     r"""(?:\$\(|`)\s*(?:printf|echo\s+-e|echo\s+\$)\s*(?:["']%b["']\s+)?["']?"""
     r"""(?P<body>(?:\\x[0-9a-fA-F]{2}|\\[0-7]{3}|[^"'\\\n)`]){1,4096})["']?\s*(?:\)|`)"""
@@ -496,6 +501,16 @@ def _codes(match: re.Match[str]) -> bytes | None:
     return "".join(map(chr, numbers)).encode("utf-8", "replace")
 
 
+def _printable_codes(match: re.Match[str]) -> bytes | None:
+    """Decode a bare number list only when it spells text: printable codes, mostly letters."""
+    numbers = [int(n) for n in _NUMBER.findall(match.group(1))]
+    if not all(n in (9, 10, 13) or 32 <= n < 127 for n in numbers):
+        return None
+    text = "".join(map(chr, numbers))
+    wordy = sum(1 for char in text if char.isalpha() or char == " ")
+    return text.encode("ascii") if wordy * 2 >= len(text) else None
+
+
 def _chained_codes(match: re.Match[str]) -> bytes | None:
     numbers = [int(n, 0) for n in re.findall(r"[(\]]\s*(" + _NUM + ")", match.group())]
     if any(n > 0x10FFFF for n in numbers):
@@ -530,6 +545,7 @@ _BUILDERS: tuple[
     (_CHR_CHAIN, "char-codes", _chained_codes, ("chr",)),
     (_PS_CHAR_CHAIN, "char-codes", _chained_codes, ("[char]",)),
     (_CODE_LIST, "char-codes", _codes, ("chr", "bytes", "bytearray", "fromcharcode", "[char[]]")),
+    (_BARE_CODE_LIST, "char-codes", _printable_codes, ("[", "(")),
     (_HEX_LIST, "hex-list", _hex_list, ("0x",)),
     (_PLUS_LITERALS, "concatenation", _joined_literals, ("+",)),
     (_ARRAY_JOIN, "array-join", _array_join, (".join(",)),

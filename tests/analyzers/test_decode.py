@@ -101,6 +101,11 @@ BUILT = {
     ),
     "python variables": ("x.py", PY + "a)\na = 'cu'\nb = 'rl" + TAIL + "'\nos.system(a + b)"),
     "hex list": ("x.py", PY + "bytes([0x63, 0x75, 0x72, 0x6c]).decode() + '" + TAIL + "')"),
+    "bare code list": (
+        "x.js",
+        f"const T = [{', '.join(str(ord(c)) for c in CMD)}];\n"
+        "new Function(String.fromCharCode.apply(null, T))();",
+    ),
 }
 
 
@@ -136,6 +141,7 @@ HARMLESS = {
     ),
     "python variables": ("x.py", 'first = "Ada"\nlast = "Lovelace"\nprint(first + " " + last)\n'),
     "reversed word": ("x.py", "print('olleh'[::-1])\n"),
+    "number table": ("x.py", f"SIZES = [{', '.join(str(n) for n in range(40, 120, 4))}]\n"),
 }
 
 
