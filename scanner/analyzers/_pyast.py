@@ -206,6 +206,12 @@ _INTERPRETERS = frozenset(
 )  # fmt: skip
 _LOOKUP_TOOLS = frozenset({"dig", "nslookup", "host", "drill", "ping"})
 _PROSE_KEYWORDS = frozenset({"description", "instructions"})
+_AGENT_ADDRESS = re.compile(
+    r"\b(?:for|to)\s+(?:the\s+)?(?:AI\s+)?(?:assistant|agent|LLM|model|Claude|Copilot)s?\b"
+    r"|\b(?:AI|assistant|agent)\s*(?:note|instruction)s?\s*:",
+    re.IGNORECASE,
+)
+_MIN_AGENT_NOTE = 60
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|AUTH|CRED", re.IGNORECASE)
 _PICKLE_LOADERS = frozenset(
     {"pickle.load", "pickle.loads", "cPickle.load", "cPickle.loads", "dill.load", "dill.loads",
@@ -625,6 +631,20 @@ def _prose_of(node: ast.AST) -> Iterator[tuple[str, int]]:
         value = node.value
         if isinstance(value, ast.Constant) and isinstance(value.value, str):
             yield value.value, value.lineno
+    elif isinstance(node, ast.Assign) and _is_agent_note(node.value):
+        # NOTE: text the script prints for the agent that runs it ("note for the
+        # assistant: ...") reaches the agent as surely as SKILL.md does.
+        yield str(getattr(node.value, "value", "")), node.value.lineno
+
+
+def _is_agent_note(node: ast.AST) -> bool:
+    """Return True for a long string literal that addresses an AI agent."""
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and len(node.value) >= _MIN_AGENT_NOTE
+        and bool(_AGENT_ADDRESS.search(node.value))
+    )
 
 
 def _comment_blocks(text: str) -> Iterator[tuple[str, int]]:
@@ -1388,6 +1408,8 @@ def _path_text(node: ast.AST, bindings: Bindings) -> str | None:
         return "~"
     if isinstance(node, ast.Call):
         return _called_path_text(node, bindings)
+    if isinstance(node, ast.Attribute) and node.attr == "stdout":
+        return _path_text(node.value, bindings)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
         return _spelled_join(node, bindings)
     return None
@@ -1395,8 +1417,13 @@ def _path_text(node: ast.AST, bindings: Bindings) -> str | None:
 
 def _called_path_text(node: ast.Call, bindings: Bindings) -> str | None:
     name = dotted(node.func)
-    if name in _CWD_CALLS:
+    if name in _CWD_CALLS or any(
+        _constant(child) == "--show-toplevel" for arg in node.args for child in ast.walk(arg)
+    ):
+        # NOTE: `git rev-parse --show-toplevel` prints the project's root folder.
         return "."
+    if call_name(node) in ("strip", "rstrip", "decode") and isinstance(node.func, ast.Attribute):
+        return _path_text(node.func.value, bindings)
     if name in _HOME_CALLS:
         return "~"
     if call_name(node) in ("expanduser", "Path", "str", "abspath", "realpath", "resolve"):

