@@ -212,6 +212,7 @@ _AGENT_ADDRESS = re.compile(
     re.IGNORECASE,
 )
 _MIN_AGENT_NOTE = 60
+_NAMES_A_KEY = re.compile(r"\bIdentityFile\s", re.IGNORECASE)
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|AUTH|CRED", re.IGNORECASE)
 _PICKLE_LOADERS = frozenset(
     {"pickle.load", "pickle.loads", "cPickle.load", "cPickle.loads", "dill.load", "dill.loads",
@@ -518,6 +519,10 @@ class PythonChecker:
         for value, line in [*facts.strings, *facts.paths]:
             if len(value) > 300 or not self._credentials.search(value):
                 continue
+            if _NAMES_A_KEY.search(value):
+                # NOTE: ssh config text (`IdentityFile ~/.ssh/id_ed25519`) names the key
+                # for ssh to use; it does not read it.
+                continue
             severity = Severity.MEDIUM
             if facts.network:
                 severity = Severity.CRITICAL if facts.untrusted_dest else Severity.HIGH
@@ -735,7 +740,7 @@ def _is_true(node: ast.AST) -> bool:
 
 
 def _exec_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit]:
-    if dotted(node.func) not in _EXEC_NAMES:
+    if dotted(node.func) not in _EXEC_NAMES and _computed_builtin(node.func) not in _EXEC_NAMES:
         return
     if not node.args or is_constant_text(node.args[0]):
         return
@@ -748,6 +753,31 @@ def _exec_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit]:
         yield CodeHit(DYNAMIC_EXEC, node.lineno, Severity.HIGH, "it runs program input")
     else:
         yield CodeHit(DYNAMIC_EXEC, node.lineno, Severity.MEDIUM, "the code is not a literal")
+
+
+def _computed_builtin(func: ast.AST) -> str | None:
+    """Return the name a call reaches by a computed lookup, if it spells one.
+
+    `__builtins__["ex" + "ec"]` and `getattr(builtins, "lave"[::-1])` reach exec and eval.
+    """
+    if isinstance(func, ast.Subscript):
+        return _folded(func.slice)
+    if isinstance(func, ast.Call) and dotted(func.func) == "getattr" and len(func.args) >= 2:
+        return _folded(func.args[1])
+    return None
+
+
+def _folded(node: ast.AST) -> str | None:
+    """Return the text a constant expression spells (concatenated or reversed literals)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _folded(node.left), _folded(node.right)
+        return left + right if left is not None and right is not None else None
+    if isinstance(node, ast.Subscript) and _is_reversal(node.slice):
+        inner = _folded(node.value)
+        return inner[::-1] if inner is not None else None
+    return None
 
 
 def _is_decoded(node: ast.AST) -> bool:

