@@ -48,7 +48,9 @@ _NEGATIONS = re.compile(
     r"|we\s+do\s+not|refuse\s+to)\s+(?:\w+\s+){0,2}?(?:run|execute|pipe|paste|type|use|follow"
     r"|obey|do|install|download|delete|remove|send|upload|post|copy|share|add|write|edit"
     r"|modify|put|store|commit|act|trust|click|open|include|read|touch|call|eval)"
-    r"|\bnot\s+even\b|\bavoid(?:s|ing)?\b|\binstead\s+of\b|\banti-?pattern"
+    r"|\bnot\s+even\b|\binstead\s+of\b|\banti-?pattern"
+    # NOTE: "To avoid interruptions, add ..." states a purpose; "try to avoid" negates.
+    r"|(?<![Tt]o )\bavoid(?:s|ing)?\b|\b(?:try|trying|tries|should|must|please)\s+to\s+avoid\b"
     r"|\b(?:is|are|looks?)\s+(?:dangerous|unsafe|malicious|suspicious|insecure|risky)"
     r"|\b(?:red\s+flags?|warning\s+signs?|attackers?|malware|do\s+not\s+follow|treat\s+as\s+data)\b"
     r"|\bexamples?\s+of\s+(?:what|attacks?|malicious|injection)",
