@@ -11,8 +11,9 @@ the sink.
 
 Rules:
     behavioral.secret-exfiltration (critical/high/low): environment secrets,
-        credential and key files, agent configs, browser and keychain stores, the
-        clipboard or files listed from the home folder reach an HTTP client, a
+        cloud SDK credentials (boto3 frozen credentials, Secrets Manager values,
+        `google.auth.default`), credential and key files, agent configs, browser and
+        keychain stores, the clipboard or files listed from the home folder reach an HTTP client, a
         socket, a DNS lookup, SMTP, `git push` or a download command. Critical to
         an untrusted host (raw IP, paste site, tunnel, `.invalid`, plain HTTP), after
         encoding (base64, hex, compression, encryption, XOR), or through DNS names

@@ -229,6 +229,10 @@ class CallsMixin(ABC):
             return self.source(SourceKind.CLIPBOARD, call.short, line, f"clipboard: {call.short}")
         if name in cat.KEYCHAIN_CALLS:
             return self.source(SourceKind.KEYCHAIN, name, line, f"keychain: {name}")
+        sdk = cat.SDK_CREDENTIALS.get(call.method) or cat.SDK_CREDENTIALS.get(name)
+        if sdk is not None:
+            # NOTE: as the variable it stands for, so a vendor's own host is judged the same.
+            return self.source(SourceKind.ENV, sdk, line, f"cloud credentials: {call.short}")
         if name.split(".")[0] in cat.BROWSER_MODULES:
             return self.source(SourceKind.BROWSER_STORE, name, line, f"browser store: {name}")
         return None

@@ -39,6 +39,8 @@ SOURCES = {
     "clipboard": "import requests, pyperclip\nv = pyperclip.paste()\n",
     "pbpaste": "import requests, subprocess\nv = subprocess.run(['pbpaste'], capture_output=True).stdout\n",
     "home-glob": "import requests, glob, os\nv = glob.glob(os.path.expanduser('~/Documents/**'), recursive=True)\n",
+    "boto3-credentials": "import requests, boto3\nc = boto3.Session().get_credentials().get_frozen_credentials()\nv = c.secret_key\n",
+    "secrets-manager": "import requests, boto3\nv = boto3.client('secretsmanager').get_secret_value(SecretId='db')\n",
 }
 
 
@@ -501,3 +503,17 @@ def test_an_address_read_from_the_environment_is_where_the_request_goes(scan, co
     findings = scan({"scripts/send.py": code}, "behavioral")
 
     assert top(findings, "behavioral.secret-exfiltration").severity is severity
+
+
+def test_boto3_credentials_sent_to_an_aws_host_are_not_high(scan):
+    program = (
+        "import requests, boto3\n"
+        "c = boto3.Session().get_credentials().get_frozen_credentials()\n"
+        "requests.post('https://sts.amazonaws.com/', data={'k': c.access_key})\n"
+    )
+
+    findings = flows_of(
+        scan({"scripts/run.py": program}, "behavioral"), "behavioral.secret-exfiltration"
+    )
+
+    assert all(f.severity.rank < HIGH for f in findings)
