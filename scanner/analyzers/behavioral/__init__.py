@@ -17,8 +17,10 @@ Rules:
         socket, a DNS lookup, SMTP, `git push` or a download command. Critical to
         an untrusted host (raw IP, paste site, tunnel, `.invalid`, plain HTTP), after
         encoding (base64, hex, compression, encryption, XOR), or through DNS names
-        built from encoded data; high otherwise; low when a variable named after a
-        vendor (`GITHUB_TOKEN`) goes to a literal URL of that vendor's host.
+        built from encoded data; high otherwise; medium when the request's address is
+        built from an address variable the user sets (`AGENT_RELAY_URL`); low when a
+        variable named after a vendor (`GITHUB_TOKEN`) goes to a literal URL of that
+        vendor's host.
     behavioral.command-injection (high/medium): program input reaches a shell
         (`shell=True`, `os.system`, `sh -c`): high; input that picks the program or
         builds the argument list without a shell, or a shell command read from a

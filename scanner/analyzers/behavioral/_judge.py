@@ -217,9 +217,30 @@ class Judge:
             return SECRET_EXFILTRATION, Severity.HIGH
         if _is_first_party(flow) or _configured_endpoint(flow):
             return SECRET_EXFILTRATION, Severity.LOW
-        if self._vendor_url_at_runtime(flow):
+        if self._vendor_url_at_runtime(flow) or self._configured_base(flow):
             return SECRET_EXFILTRATION, Severity.MEDIUM
         return SECRET_EXFILTRATION, Severity.HIGH
+
+    def _configured_base(self, flow: Flow) -> bool:
+        """Return True when the request's address is built from an address the user sets.
+
+        `fetch(`${relayUrl}${path}`)` with `relayUrl = process.env.AGENT_RELAY_URL ?? ...`:
+        the token goes where the user pointed the skill, as that service's API is called.
+        """
+        if _literal_host(flow.destination):
+            return False
+        sink = flow.steps[-1]
+        item = self._package.file(sink.file)
+        if item is None or not item.text:
+            return False
+        index = self._index(sink.file)
+        line = index.line_text(sink.line) if sink.line else ""
+        configured = {
+            match.group("var")
+            for match in _ADDRESS_ASSIGN.finditer(item.text)
+            if _ADDRESS_NAME.search(match.group("env"))
+        }
+        return any(re.search(rf"(?<![\w.]){re.escape(var)}(?!\w)", line) for var in configured)
 
     def _vendor_url_at_runtime(self, flow: Flow) -> bool:
         """Return True when a vendor's key goes to a run-time URL from a file naming its host.
@@ -429,6 +450,13 @@ def _traversal(flow: Flow) -> Severity:
 
 _ADDRESS_NAME = re.compile(r"(?:URL|URI|ENDPOINT|WEBHOOK|WEBHOOK_URL|BASE|HOST)$", re.IGNORECASE)
 _URL_HOST = re.compile(r"https://([a-z0-9.-]+)", re.IGNORECASE)
+# `base = os.environ.get("X_URL", ...)`, `const base = (process.env.X_URL ?? ...)`.
+_ADDRESS_ASSIGN = re.compile(
+    r"(?:^|[\s;,(])(?:const\s+|let\s+|var\s+)?(?P<var>[A-Za-z_$][\w$]{0,40})\s*=\s*\(?\s*"
+    r"(?:process\.env\.|os\.environ\.get\(\s*[\"']|os\.getenv\(\s*[\"']|os\.environ\[\s*[\"'])"
+    r"(?P<env>[A-Z_][A-Z0-9_]{0,60})",
+    re.MULTILINE,
+)
 
 
 def _configured_endpoint(flow: Flow) -> bool:

@@ -26,6 +26,15 @@ BENIGN: dict[str, dict[str, str]] = {
             "    headers={'Authorization': f'Bearer {KEY}'}, json={'q': sys.argv[1]}, timeout=30)\n"
         ),
     },
+    "token-to-the-relay-the-user-configured": {
+        "scripts/upload.mjs": (
+            "const relayUrl = (process.env.AGENT_RELAY_URL ?? 'https://relay.app').replace(/\\/$/, '');\n"
+            "const apiToken = process.env.AGENT_API_TOKEN;\n"
+            "async function call(path) {\n"
+            "  return fetch(`${relayUrl}${path}`, { headers: { Authorization: `Bearer ${apiToken}` } });\n"
+            "}\ncall('/api/config');\n"
+        ),
+    },
     "fixed-argv-subprocess": {
         "scripts/churn.py": (
             "import subprocess, sys\nn = sys.argv[1]\n"
