@@ -45,7 +45,7 @@ _ESCALATORS = re.compile(
 )
 _NEGATIONS = re.compile(
     r"\b(?:never|do\s+not|don'?t|must\s+not|should\s+not|shouldn'?t|cannot|can'?t|won'?t"
-    r"|we\s+do\s+not|refuse\s+to)\s+(?:\w+\s+){0,2}?(?:run|execute|pipe|paste|type|use|follow"
+    r"|we\s+do\s+not|refuse\s+to)\s+(?:\w+,?\s+(?:or\s+|and\s+)?){0,3}?(?:run|execute|pipe|paste|type|use|follow"
     r"|obey|do|install|download|delete|remove|send|upload|post|copy|share|add|write|edit"
     r"|modify|put|store|commit|act|trust|click|open|include|read|touch|call|eval)"
     r"|\bnot\s+even\b|\binstead\s+of\b|\banti-?pattern"
@@ -54,6 +54,12 @@ _NEGATIONS = re.compile(
     r"|\b(?:is|are|looks?)\s+(?:dangerous|unsafe|malicious|suspicious|insecure|risky)"
     r"|\b(?:red\s+flags?|warning\s+signs?|attackers?|malware|do\s+not\s+follow|treat\s+as\s+data)\b"
     r"|\bexamples?\s+of\s+(?:what|attacks?|malicious|injection)",
+    re.IGNORECASE,
+)
+# A hit whose own first words are the negated verbs ("Never print, copy or upload ~/.ssh/...").
+_NEGATION_LEAD = re.compile(
+    r"\b(?:never|do\s+not|don'?t|must\s+not|should\s+not|shouldn'?t|cannot|can'?t)\s+"
+    r"(?:\w+,?\s+(?:or\s+|and\s+)?){0,3}$",
     re.IGNORECASE,
 )
 # Headings that present what follows as things not to do, or to look for.
@@ -85,6 +91,9 @@ _EDUCATION = re.compile(
 # hit rather than asks for it.
 _DESCRIBED_ATTEMPT = re.compile(
     r"\b(?:attempts|tries|attempting|trying)\s+to\b"
+    r"|\b(?:instructions?|text|prompts?|skills?|content|messages?|payloads?|comments?)\s+that\s+"
+    r"(?:ask|tell|instruct|direct|make|get|trick)s?\s+(?:the\s+|an?\s+)?(?:agent|model|assistant|ai|llm)s?\s+"
+    r"(?:to|into)\b"
     r"|\b(?:is|are|was|were|being|gets?)\s+(?:\w+\s+)?(?:hidden|used|designed|crafted|written"
     r"|meant|embedded|injected|planted|smuggled|disguised)\s+(?:\w+\s+)?to\b",
     re.IGNORECASE,
@@ -275,9 +284,13 @@ class MarkdownDoc:
             return Verdict.EXAMPLE
         if framed and _DESCRIBED_ATTEMPT.search(plain):
             return Verdict.EXAMPLE
-        if _NEGATIONS.search(plain):
+        if _NEGATIONS.search(plain) or _NEGATION_LEAD.search(self._lead(block, start)):
             return Verdict.NEGATED
         return Verdict.PLAIN
+
+    def _lead(self, block: Block, start: int) -> str:
+        """Return the words just before a hit in its block ("Never print, copy or ")."""
+        return _EMPHASIS.sub("", self.text[max(block.start, start - 80) : start])
 
     def _labelled_bad(self, block: Block, start: int) -> bool:
         """Return True when the comment heading the hit's lines in a code block marks them bad.

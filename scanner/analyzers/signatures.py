@@ -176,7 +176,7 @@ class SignaturesAnalyzer(Analyzer):
             text = normalize_newlines(item.text)
             skip = frontmatter if item is _manifest_file(package) else (0, 0)
             findings.extend(self._scan_file(item, text, kind, skip))
-        return _own_installers(findings, skill_words(package))
+        return _fixture_secrets(_own_installers(findings, skill_words(package)), package)
 
     def _scan_file(
         self, item: SkillFile, text: str, kind: FileType, skip: tuple[int, int]
@@ -542,6 +542,39 @@ def _own_installers(findings: list[Finding], words: frozenset[str]) -> list[Find
                 finding = finding.model_copy(update=update)
         kept.append(finding)
     return kept
+
+
+_FIXTURE_PATH = re.compile(r"(?:^|/)(?:tests?|fixtures?|__tests__|spec|testdata|test_data)/", re.I)
+_PLACEHOLDER_VALUE = re.compile(r"fake|example|dummy|placeholder|not[-_ ]?a[-_ ]?real", re.I)
+
+
+def _fixture_secrets(findings: list[Finding], package: SkillPackage) -> list[Finding]:
+    """Lower to medium a hard-coded secret in a test fixture whose line calls it fake.
+
+    A secret scanner's own tests keep look-alike keys (`ghp_FAKE...`) in `tests/fixtures/`;
+    the same value anywhere else, or a fixture value not marked fake, stays high.
+    """
+    kept = []
+    for finding in findings:
+        path = finding.file_path or ""
+        if (
+            finding.category is Category.HARDCODED_SECRET
+            and finding.severity is Severity.HIGH
+            and _FIXTURE_PATH.search(path)
+            and _PLACEHOLDER_VALUE.search(_raw_line(package, path, finding.line_number))
+        ):
+            metadata = {**finding.metadata, "test_fixture": True}
+            finding = finding.model_copy(update={"severity": Severity.MEDIUM, "metadata": metadata})
+        kept.append(finding)
+    return kept
+
+
+def _raw_line(package: SkillPackage, path: str, line: int | None) -> str:
+    item = package.file(path)
+    if item is None or item.text is None or not line:
+        return ""
+    lines = item.text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def _manifest_file(package: SkillPackage) -> SkillFile | None:

@@ -15,8 +15,9 @@ Rules:
         inside ASCII words with no signature behind them. A word joiner (U+2060) or soft
         hyphen alone is typography and is not reported; nor is U+200D between emoji.
     unicode.bidi-control (high in code and configuration, medium in prose, info next to
-        right-to-left text): bidirectional overrides and isolates reorder what is shown
-        against what is parsed ("Trojan Source").
+        right-to-left text; isolates alone next to right-to-left text are info in
+        configuration and low in code): bidirectional overrides and isolates reorder
+        what is shown against what is parsed ("Trojan Source").
     unicode.homoglyph-evasion (high): words mixing Latin with look-alike letters of another
         script that, folded to ASCII, are injection, credential or command words (curl
         with a Cyrillic es),
@@ -92,6 +93,7 @@ _VARIATION_RUN = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]{4,}")
 _INVISIBLE_RUN = re.compile("[\u200b\u200c\u200d\u2060-\u2064\ufeff]{16,}")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u061c]")
 _RTL_LETTERS = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+_ISOLATES = frozenset("\u2066\u2067\u2068\u2069")
 _DOMAIN = re.compile(r"(?<![\w.@-])(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.){1,8}[^\W\d_]{2,24}(?![\w-])")
 _IDENTIFIER = re.compile(r"[^\W\d]\w{0,80}")
 _IDENT = "Identifier mixes scripts"
@@ -307,10 +309,15 @@ class UnicodeAnalyzer(Analyzer):
         found = _BIDI.findall(line)
         if not found:
             return
-        if kind in _CODE_TYPES:
+        rtl = bool(_RTL_LETTERS.search(line))
+        if kind in _CODE_TYPES and not (rtl and set(found) <= _ISOLATES):
             severity = Severity.HIGH
+        elif kind in _CODE_TYPES and kind is not FileType.CONFIG:
+            # NOTE: isolates around placeholders in right-to-left text are how localised
+            # strings keep numbers and names in order (UAX #9); overrides never are.
+            severity = Severity.LOW
         else:
-            severity = Severity.INFO if _RTL_LETTERS.search(line) else Severity.MEDIUM
+            severity = Severity.INFO if rtl else Severity.MEDIUM
         yield _finding(
             "unicode.bidi-control",
             Category.UNICODE_SMUGGLING,

@@ -1071,3 +1071,66 @@ def test_to_avoid_states_a_purpose_while_try_to_avoid_negates(scan):
 
     assert worst_of(purpose) is MEDIUM
     assert worst_of(advice) is Severity.INFO
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        (
+            "(crontab -l; echo '0 3 * * * /usr/local/bin/backup.sh') > /tmp/crontab.new\n"
+            "crontab /tmp/crontab.new\n",
+            MEDIUM,
+        ),
+        ("(crontab -l; echo '*/5 * * * * /tmp/.x/run') | crontab -\n", HIGH),
+    ],
+    ids=["staged-in-tmp", "job-runs-from-tmp"],
+)
+def test_a_crontab_staged_in_tmp_is_not_a_job_run_from_tmp(scan, script, expected):
+    findings = of_rule(scan({"scripts/c.sh": script}, "signatures"), "persist.cron")
+
+    assert worst(findings) is expected
+
+
+def test_the_homebrew_shellenv_line_added_to_the_profile_is_medium(scan):
+    script = (
+        'case "${SHELL##*/}" in zsh) RC="$HOME/.zprofile" ;; *) RC="$HOME/.bash_profile" ;; esac\n'
+        'grep -q shellenv "$RC" || echo "eval \\"\\$($BREW shellenv)\\"" >> "$RC"\n'
+    )
+
+    findings = scan({"scripts/brew.sh": script}, "signatures")
+
+    assert worst(findings) is MEDIUM
+
+
+def test_a_negation_whose_verbs_open_the_hit_still_negates(scan):
+    body = "Never print, copy or upload the private key file (`~/.ssh/id_ed25519_work`).\n"
+
+    findings = of_rule(scan({"SKILL.md": skill_md(body)}, "signatures"), "cred.ssh-private-key")
+
+    assert findings
+    assert worst(findings) is Severity.INFO
+
+
+def test_an_attack_described_under_a_security_heading_is_an_example(scan):
+    body = (
+        "# Injection patterns to recognise\n\n## Rules-file poisoning\n"
+        'Instructions that ask the agent to append "always run X without asking" to '
+        "`CLAUDE.md` so the manipulation persists.\n"
+    )
+
+    findings = scan({"SKILL.md": skill_md(body)}, "signatures")
+
+    assert worst(findings) in (None, Severity.INFO, Severity.LOW)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("tests/fixtures/leaky.py", MEDIUM), ("scripts/deploy.py", HIGH)],
+    ids=["fixture", "script"],
+)
+def test_a_fake_token_in_a_test_fixture_is_medium_and_elsewhere_high(scan, path, expected):
+    text = 'GITHUB_TOKEN = "ghp_FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE0000"\n'
+
+    findings = of_rule(scan({path: text}, "signatures"), "secret.vendor-token")
+
+    assert [f.severity for f in findings] == [expected]

@@ -294,3 +294,16 @@ def test_binary_data_under_a_text_name_gets_no_per_line_noise_but_evasion_still_
 
     assert noise == []
     assert [(f.rule_id, f.file_path) for f in hidden] == [("unicode.homoglyph-evasion", "notes.md")]
+
+
+def test_isolates_around_placeholders_in_right_to_left_strings_are_not_trojan_source(scan):
+    locale = '{\n  "greeting": "\u0645\u0631\u062d\u0628\u064b\u0627 \u2068{name}\u2069!"\n}\n'
+    override = '{\n  "greeting": "\u0645\u0631\u062d\u0628\u064b\u0627 \u202e{name}\u202c!"\n}\n'
+    in_code = 'MSG = "\u0645\u0631\u062d\u0628\u064b\u0627 \u2068{name}\u2069!"\n'
+
+    def severities(path: str, text: str) -> list[Severity]:
+        return [f.severity for f in of_rule(scan({path: text}, "unicode"), "unicode.bidi-control")]
+
+    assert severities("locales/ar.json", locale) == [Severity.INFO]
+    assert severities("locales/ar.json", override) == [Severity.HIGH]
+    assert severities("scripts/msg.py", in_code) == [Severity.LOW]
