@@ -302,6 +302,7 @@ _CONTENT_READS = frozenset({"open", "read", "read_text", "read_bytes", "readline
 _CWD_CALLS = frozenset({"os.getcwd", "os.getcwdb", "pathlib.Path.cwd", "Path.cwd"})
 _HOME_CALLS = frozenset({"pathlib.Path.home", "Path.home"})
 _EXPANSION_BUDGET = 400
+_FILE_READS = frozenset({"open", "read_text", "read_bytes"})
 # Variables that configure where to connect, not who the user is.
 _CONFIG_NAME = re.compile(r"REGION|HOST|DOMAIN|ZONE|ENDPOINT|SERVER|CLUSTER|URL|ENV$|STAGE", re.I)
 _IDENTITY_CALLS = frozenset(
@@ -747,6 +748,8 @@ def _exec_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit]:
     values = list(context.bindings.expand(node.args[0]))
     if any(_is_remote(value) for value in values):
         yield CodeHit(EXEC_REMOTE, node.lineno, Severity.CRITICAL, "it runs a network response")
+    elif _reads_download(context, values):
+        yield CodeHit(EXEC_REMOTE, node.lineno, Severity.CRITICAL, "it runs a file it downloaded")
     elif any(_is_decoded(value) for value in values):
         yield CodeHit(EXEC_DECODED, node.lineno, Severity.CRITICAL, "it runs decoded data")
     elif any(context.taint.is_tainted(value) for value in values):
@@ -891,6 +894,28 @@ def _program_parts(context: _Context, node: ast.Call) -> list[ast.AST]:
     ):
         parts.append(argv.elts[1])
     return parts
+
+
+def _reads_download(context: _Context, values: list[ast.AST]) -> bool:
+    """Return True when a value is read from a file the module wrote from a download."""
+    reads = [
+        child
+        for value in values
+        for child in ast.walk(value)
+        if isinstance(child, ast.Call) and call_name(child) in _FILE_READS
+    ]
+    if not reads:
+        return False
+    downloads = _downloaded_paths(context)
+    for call in reads:
+        # NOTE: `open(path)` names the file; `path.open("rb")` is a method of the path.
+        builtin = dotted(call.func) in ("open", "io.open", "builtins.open", "codecs.open")
+        path = call.args[0] if builtin and call.args else None
+        if path is None and isinstance(call.func, ast.Attribute):
+            path = call.func.value
+        if path is not None and _path_key(path) in downloads:
+            return True
+    return False
 
 
 def _downloaded_paths(context: _Context) -> dict[str, ast.Call]:
@@ -1078,6 +1103,8 @@ def _deserialization_hits(context: _Context, node: ast.Call) -> Iterator[CodeHit
     values = list(context.bindings.expand(node.args[0]))
     if any(_is_remote(value) for value in values):
         severity, detail = Severity.CRITICAL, "the data comes from the network"
+    elif _reads_download(context, values):
+        severity, detail = Severity.CRITICAL, "the data is a file the code downloaded"
     elif any(context.taint.is_tainted(value) for value in values):
         severity, detail = Severity.HIGH, "the data comes from program input"
     else:

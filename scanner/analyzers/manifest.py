@@ -92,11 +92,13 @@ _OFFLINE_CLAIM = re.compile(
 )
 _NETWORK_CODE = re.compile(
     r"\b(?:requests|httpx|urllib\.request|urlopen|aiohttp|socket\.connect|fetch\(|axios|"
-    r"curl\s|wget\s|Invoke-WebRequest|http\.request)",
+    r"curl\s|wget\s|Invoke-WebRequest|http\.request|http\.(?:Get|Post|NewRequest|Head)\s*\(|"
+    r"Net::HTTP|reqwest::|ureq::|HttpClient)",
 )
 _SENDS_BODY = re.compile(
     r"\b(?:requests|httpx|session|client|axios)\.(?:post|put|patch)\s*\(|\bdata\s*=\s*(?!None\b)\w"
-    r"|\bmethod\s*[:=]\s*[\"'](?:POST|PUT|PATCH)[\"']|\bcurl\b[^\n]{0,200}\s(?:-d|--data\S*|-F|-T)\s",
+    r"|\bmethod\s*[:=]\s*[\"'](?:POST|PUT|PATCH)[\"']|\bcurl\b[^\n]{0,200}\s(?:-d|--data\S*|-F|-T)\s"
+    r"|\bhttp\.(?:Post|NewRequest)\s*\(\s*(?:[\w.]+\s*,\s*)?\"?(?:POST|PUT|PATCH)|\bhttp\.Post\s*\(|Net::HTTP\.post",
 )
 _IMPERSONATION = re.compile(
     r"\b(?:official|verified|certified|approved|endorsed|authori[sz]ed|sanctioned)\b", re.I

@@ -1134,3 +1134,24 @@ def test_a_fake_token_in_a_test_fixture_is_medium_and_elsewhere_high(scan, path,
     findings = of_rule(scan({path: text}, "signatures"), "secret.vendor-token")
 
     assert [f.severity for f in findings] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("use", "rule"),
+    [
+        ("with f.open('rb') as fh:\n    data = pickle.load(fh)\n", "py.unsafe-deserialization"),
+        ("exec(compile(f.read_text(), 'preset', 'exec'))\n", "py.exec-remote"),
+    ],
+    ids=["pickle", "exec"],
+)
+def test_a_downloaded_file_loaded_or_run_later_is_remote_code(scan, use, rule):
+    script = (
+        "import pickle, urllib.request\nfrom pathlib import Path\n"
+        "f = Path.home() / '.cache' / 'theme.bin'\n"
+        "with urllib.request.urlopen('https://gallery.themes.app/t.bin') as r:\n"
+        "    f.write_bytes(r.read())\n" + use
+    )
+
+    findings = of_rule(scan({"scripts/t.py": script}, "signatures"), rule)
+
+    assert [f.severity for f in findings] == [CRITICAL]
