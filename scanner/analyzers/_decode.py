@@ -80,9 +80,10 @@ _CODE_LIST = re.compile(
 )
 _NUMBER = re.compile(_NUM)
 # A bare list of sixteen or more small numbers, kept in a variable and decoded elsewhere
-# (`const T = [114, 101, ...]; ... String.fromCharCode.apply(null, T)`).
+# (`const T = [114, 101, ...]; ... String.fromCharCode.apply(null, T)`), or passed to a
+# local decoder (`S(99, 117, 114, ...)` with `S = String.fromCharCode`).
 _BARE_CODE_LIST = re.compile(
-    r"(?<![\w.\])])[\[(]\s*((?:\d{1,3}\s*,\s*){15,8192}\d{1,3})\s*,?\s*[\])]"
+    r"(?<![.\])])[\[(]\s*((?:\d{1,3}\s*,\s*){15,8192}\d{1,3})\s*,?\s*[\])]"
 )
 _PRINTF_SUBSTITUTION = re.compile(
     r"""(?:\$\(|`)\s*(?:printf|echo\s+-e|echo\s+\$)\s*(?:["']%b["']\s+)?["']?"""
@@ -561,6 +562,7 @@ _EXPLICIT: tuple[tuple[re.Pattern[str], str, Callable[[str], bytes], bool, str],
         True,
         "rev",
     ),
+    (re.compile(rf"\brev\s*<<<\s*[\"']{_BODY}[\"']"), "reversed", _reverse, True, "rev"),
     (
         re.compile(rf"codecs\.(?:de|en)code\(\s*[\"']{_BODY}[\"']\s*,\s*[\"']rot.?13"),
         "rot13",

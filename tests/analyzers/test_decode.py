@@ -101,6 +101,12 @@ BUILT = {
     ),
     "python variables": ("x.py", PY + "a)\na = 'cu'\nb = 'rl" + TAIL + "'\nos.system(a + b)"),
     "hex list": ("x.py", PY + "bytes([0x63, 0x75, 0x72, 0x6c]).decode() + '" + TAIL + "')"),
+    "shell rev here-string": ("x.sh", f"p=$(rev <<<'{CMD[::-1]}'); eval \"$p\""),
+    "codes passed to a local decoder": (
+        "x.js",
+        "const S = (...c) => String.fromCharCode(...c);\n"
+        f"run(S({', '.join(str(ord(c)) for c in CMD)}));",
+    ),
     "bare code list": (
         "x.js",
         f"const T = [{', '.join(str(ord(c)) for c in CMD)}];\n"
