@@ -13,6 +13,7 @@ from scanner.core.models import FileKind, Manifest, SkillFile, SkillPackage
 
 NEGATED_CLASS = r"\[\^(?:\\.|[^\]\\])*\]"
 UNBOUNDED = re.compile(rf"(?:{NEGATED_CLASS}|\\S)[*+]")
+ANCHORED_SPACE = re.compile(r"(?<!\\)\^\\s[*+]")
 ALPHABET = st.sampled_from(
     [
         *"abc ./-_$(){}[]|&;<>\"'`#*!\n\t=:@~\\",
@@ -42,6 +43,18 @@ def test_no_pattern_repeats_an_open_class_without_bound():
     patterns += [p.pattern for facts in ruleset.facts.values() for p in facts]
 
     offenders = [p for p in patterns if UNBOUNDED.search(p)]
+
+    assert offenders == []
+
+
+def test_no_line_anchor_is_followed_by_whitespace_that_crosses_lines():
+    # `^\s*` in MULTILINE mode restarts at every line and runs over all the blank lines
+    # after it: quadratic on a file padded with newlines.
+    ruleset = default_ruleset()
+    patterns = [p.pattern for rule in ruleset.rules for p in rule.patterns]
+    patterns += [p.pattern for facts in ruleset.facts.values() for p in facts]
+
+    offenders = [p for p in patterns if ANCHORED_SPACE.search(p)]
 
     assert offenders == []
 
