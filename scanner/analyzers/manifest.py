@@ -19,8 +19,9 @@ Rules:
     manifest.name-invalid (low): not lower-case letters, digits and hyphens (1-64).
     manifest.description-short, manifest.description-long (low): under 20 or over
         1024 characters.
-    manifest.readonly-claim-mismatch (high): the description promises read-only use or
-        no commands, while `allowed-tools` grants unrestricted shell, write or web tools.
+    manifest.readonly-claim-mismatch (high; medium for "read-only" next to a shell): the
+        description promises read-only use or no commands, while `allowed-tools` grants
+        unrestricted shell, write or web tools.
     manifest.offline-claim-mismatch (medium; high to untrusted hosts or when a request
         carries a body): the skill claims to stay local, while one of its scripts makes
         network requests.
@@ -84,6 +85,7 @@ _COMMAND_CLAIM = re.compile(
     r"|\bno\s+commands\b|\bwithout\s+(?:running|executing)\b|\bread[- ]only\b",
     re.I,
 )
+_READ_ONLY_WORDS = re.compile(r"read[- ]only", re.I)
 _OFFLINE_CLAIM = re.compile(
     r"\b(?:offline|no\s+network|never\s+(?:sends?|uploads?|connects?)|(?:does\s+not|doesn'?t"
     r"|won'?t)\s+(?:send|upload|connect|phone\s+home)|(?:stays?|runs?|works?)\s+(?:entirely\s+)?"
@@ -482,15 +484,22 @@ def _tool_mismatch(manifest: Manifest, description: str, lines: _KeyLines) -> It
     shell = [tool for tool in tools if _BROAD_SHELL.match(tool)]
     writes = lowered & _WRITE_TOOLS
     granted: list[str] = []
-    if shell and _COMMAND_CLAIM.search(description):
+    claim = _COMMAND_CLAIM.search(description)
+    if shell and claim:
         granted += shell
     if writes and _READONLY_CLAIM.search(description):
         granted += sorted(writes)
     if not granted:
         return
+    # NOTE: "read-only" next to a shell often describes the data ("a read-only view of
+    # the account") while scripts run: medium. "Never runs commands" with a shell, or
+    # "read-only" with write tools, contradicts the grant itself: high.
+    loose = not writes and all(
+        _READ_ONLY_WORDS.fullmatch(match.group()) for match in _COMMAND_CLAIM.finditer(description)
+    )
     yield _finding(
         "manifest.readonly-claim-mismatch",
-        Severity.HIGH,
+        Severity.MEDIUM if loose else Severity.HIGH,
         "Description claims read-only use but broad tools are granted",
         "The description promises no commands or no edits, yet `allowed-tools` grants "
         f"{', '.join(granted)}. Users trust the description; the agent gets the tools.",

@@ -204,6 +204,18 @@ def test_a_local_only_claim_broken_by_a_request_with_a_body_is_high(scan, script
     assert [f.severity.value for f in findings] == [expected]
 
 
+def test_read_only_data_with_a_shell_is_medium_and_never_runs_commands_is_high(scan):
+    def severity(description: str) -> list[Severity]:
+        md = f"---\nname: viewer\ndescription: {description}\nallowed-tools: Bash, Read\n---\n# X\n"
+        findings = of_rule(scan({"SKILL.md": md}, "manifest"), "manifest.readonly-claim-mismatch")
+        return [f.severity for f in findings]
+
+    assert severity("Read-only view of a Binance account: balances and 24h change.") == [
+        Severity.MEDIUM
+    ]
+    assert severity("Read-only report; never runs commands on your machine.") == [Severity.HIGH]
+
+
 def test_ordinary_manifest_has_no_findings(scan):
     md = (
         "---\nname: changelog-linter\ndescription: Checks CHANGELOG.md against the "
