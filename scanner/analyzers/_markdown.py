@@ -91,6 +91,7 @@ _EDUCATION = re.compile(
 # hit rather than asks for it.
 _DESCRIBED_ATTEMPT = re.compile(
     r"\b(?:attempts|tries|attempting|trying)\s+to\b"
+    r"|\b(?:instructions?|requests?|prompts?|steps?)\s+to\s+(?!you\b)|\bexists?\s+to\b"
     r"|\b(?:instructions?|text|prompts?|skills?|content|messages?|payloads?|comments?)\s+that\s+"
     r"(?:ask|tell|instruct|direct|make|get|trick)s?\s+(?:the\s+|an?\s+)?(?:agent|model|assistant|ai|llm)s?\s+"
     r"(?:to|into)\b"

@@ -200,7 +200,7 @@ class SignaturesAnalyzer(Analyzer):
         if kind in (FileType.SHELL, FileType.MARKDOWN) and shell_role(item) is not None:
             shell = shell_hits(item.path, text, doc, index, findings)
             findings.extend(self._code_finding(item.path, hit, index) for hit in shell)
-        findings.extend(self._decoded_findings(item.path, text, kind, python))
+        findings.extend(self._decoded_findings(item.path, text, kind, python, doc))
         findings.extend(self._yara_text_findings(item.path, text, index, doc))
         if self._lookalikes is not None:
             supply = self._lookalikes.check(text, kind, item.path)
@@ -353,6 +353,7 @@ class SignaturesAnalyzer(Analyzer):
         text: str,
         kind: FileType,
         python: tuple[list[CodeHit], PythonFacts] | None,
+        doc: MarkdownDoc | None = None,
     ) -> list[Finding]:
         index = LineIndex(text)
         strings: tuple[tuple[int, str], ...] = ()
@@ -371,6 +372,13 @@ class SignaturesAnalyzer(Analyzer):
             if not inner:
                 continue
             finding = self._payload_finding(path, index, payload, inner)
+            if doc is not None:
+                # NOTE: an encoded lure quoted as an example to recognise, like any other hit.
+                verdict = doc.context(payload.start, max(payload.end, payload.start + 1))
+                if verdict in (Verdict.NEGATED, Verdict.EXAMPLE):
+                    metadata = {**finding.metadata, "context": verdict.value}
+                    update = {"severity": Severity.INFO, "metadata": metadata}
+                    finding = finding.model_copy(update=update)
             line = finding.line_number or 0
             if line not in best or _payload_rank(finding) > _payload_rank(best[line]):
                 best[line] = finding
