@@ -122,6 +122,11 @@ class RuleSpec(BaseModel):
         description="In Markdown, coercive framing raises one level; off for rules whose "
         "pattern is the coercion itself.",
     )
+    negation_lowers: bool = Field(
+        default=True,
+        description="In Markdown, a nearby negation drops the hit to info; off for rules "
+        'whose instruction is itself made of negations ("do not open the diff").',
+    )
     ast_fallback: bool = Field(
         default=False, description="For Python, apply only when the file does not parse."
     )
@@ -466,6 +471,8 @@ class RuleSet:
         verdict = Verdict.PLAIN
         if target.doc is not None:
             verdict = target.doc.context(start, end)
+            if verdict is Verdict.NEGATED and not rule.spec.negation_lowers:
+                verdict = Verdict.PLAIN
             if verdict is Verdict.ESCALATED and rule.spec.coercion_raises:
                 severity = step_up(severity)
             elif verdict in (Verdict.NEGATED, Verdict.EXAMPLE):
