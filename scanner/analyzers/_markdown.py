@@ -331,24 +331,13 @@ class MarkdownDoc:
         return _EMPHASIS.sub("", window), quoted
 
     def _quote_lead_in(self, block: Block) -> str:
-        """Return the paragraph just above a quotation in the same section, or ''."""
-        index = next((i for i, item in enumerate(self.blocks) if item is block), None)
-        first = block.start
-        while index is not None and index > 0:
-            index -= 1
-            above = self.blocks[index]
-            if above.kind == block.kind:
-                first = above.start
-                continue
-            gap = self.text[above.end : first]
-            if (
-                above.kind in ("para", "item")
-                and above.section == block.section
-                and gap.count("\n") <= 3
-            ):
-                return self.text[above.start : above.end]
-            return ""
-        return ""
+        """Return the paragraph just above a quotation or list in the same section, or ''."""
+        index = next((i for i, item in enumerate(self.blocks) if item is block), 0)
+        lead = _lead_in(self.blocks, self.text, block.start, upto=index, skip=block.kind)
+        above = self.blocks[lead] if lead is not None else None
+        return (
+            self.text[above.start : above.end] if above and above.kind in ("para", "item") else ""
+        )
 
     def _parse_lines(self) -> None:
         builder = _Builder()
@@ -482,16 +471,28 @@ def _line_kind(line: str) -> str:
     return "para"
 
 
-def _lead_in(blocks: list[Block], text: str, fence_start: int) -> int | None:
-    """Return the index of the prose block that introduces a code block, if close by."""
-    for index in range(len(blocks) - 1, -1, -1):
-        block = blocks[index]
-        if block.kind == "code":
+def _lead_in(
+    blocks: list[Block],
+    text: str,
+    start: int,
+    *,
+    upto: int | None = None,
+    skip: str | None = None,
+) -> int | None:
+    """Return the index of the prose block that introduces the block at `start`, if close by.
+
+    Only `blocks[:upto]` are looked at; blocks of kind `skip` (the other lines of the same
+    quotation or list) are passed over, the gap measured from the first of them.
+    """
+    for index in range(len(blocks) if upto is None else upto, 0, -1):
+        block = blocks[index - 1]
+        if block.kind == skip:
+            start = block.start
+            continue
+        if block.kind in ("code", "heading"):
             return None
-        if block.kind == "heading":
-            return None
-        gap = text[block.end : fence_start]
-        return index if gap.count("\n") <= 3 else None
+        gap = text[block.end : start]
+        return index - 1 if gap.count("\n") <= 3 else None
     return None
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pydantic import JsonValue
 
 from scanner.analyzers._pyparse import dotted, parse_tolerant
-from scanner.analyzers._vendors import is_vendor_host, vendor_of
+from scanner.analyzers._vendors import is_vendor_host, sdk_secret, vendor_of
 from scanner.core.models import Category, Severity
 
 
@@ -265,15 +265,6 @@ _WRITE_FUNCS = frozenset(
 )  # fmt: skip
 _LOCAL_SUFFIX = re.compile(r"\.(?:local|internal|lan|localhost|home\.arpa)\.?$")
 _DOMAIN_TAIL = re.compile(r"\.[a-z0-9-]+\.[a-z]{2,}\.?$|\.[a-z]{2,}\.?$", re.IGNORECASE)
-# Cloud SDK calls that hand out the credentials they hold, as the variable they stand for.
-_SDK_CREDENTIALS = {
-    "get_frozen_credentials": "AWS_SECRET_ACCESS_KEY",
-    "get_credentials": "AWS_SECRET_ACCESS_KEY",
-    "get_session_token": "AWS_SESSION_TOKEN",
-    "get_secret_value": "AWS_SECRETSMANAGER_SECRET",
-    "google.auth.default": "GOOGLE_APPLICATION_CREDENTIALS",
-}
-_SDK_MODULES = {"AWS": ("boto3", "botocore", "aiobotocore"), "GOOGLE": ("google",)}
 # Folders that hold what a user keeps, as the last part of a collected path.
 _USER_FOLDER = re.compile(
     r"^(?:Documents|Desktop|Downloads|Pictures|Photos|Movies|Music|Dropbox|OneDrive"
@@ -302,7 +293,6 @@ _CONTENT_READS = frozenset({"open", "read", "read_text", "read_bytes", "readline
 _CWD_CALLS = frozenset({"os.getcwd", "os.getcwdb", "pathlib.Path.cwd", "Path.cwd"})
 _HOME_CALLS = frozenset({"pathlib.Path.home", "Path.home"})
 _EXPANSION_BUDGET = 400
-_FILE_READS = frozenset({"open", "read_text", "read_bytes"})
 # Variables that configure where to connect, not who the user is.
 _CONFIG_NAME = re.compile(r"REGION|HOST|DOMAIN|ZONE|ENDPOINT|SERVER|CLUSTER|URL|ENV$|STAGE", re.I)
 _IDENTITY_CALLS = frozenset(
@@ -541,12 +531,20 @@ class _Context:
     untrusted: re.Pattern[str]
     _taint: _Taint | None = None
     _path_taint: _Taint | None = None
+    _downloads: dict[str, ast.Call] | None = None
 
     @property
     def taint(self) -> _Taint:
         if self._taint is None:
             self._taint = _Taint(self.tree, self.bindings)
         return self._taint
+
+    @property
+    def downloads(self) -> dict[str, ast.Call]:
+        """The paths written from a download (see `_downloaded_paths`), found once."""
+        if self._downloads is None:
+            self._downloads = _downloaded_paths(self)
+        return self._downloads
 
     @property
     def path_taint(self) -> _Taint:
@@ -849,7 +847,7 @@ def _download_run_hits(context: _Context, official: re.Pattern[str] | None) -> I
     `runpy` or `exec(open(path).read())`. From an official installer or release host
     it is medium, from an untrusted one critical.
     """
-    downloads = _downloaded_paths(context)
+    downloads = context.downloads
     if not downloads:
         return
     for node in _walk(context.tree):
@@ -902,11 +900,11 @@ def _reads_download(context: _Context, values: list[ast.AST]) -> bool:
         child
         for value in values
         for child in ast.walk(value)
-        if isinstance(child, ast.Call) and call_name(child) in _FILE_READS
+        if isinstance(child, ast.Call) and call_name(child) in _RAW_READERS
     ]
     if not reads:
         return False
-    downloads = _downloaded_paths(context)
+    downloads = context.downloads
     for call in reads:
         # NOTE: `open(path)` names the file; `path.open("rb")` is a method of the path.
         builtin = dotted(call.func) in ("open", "io.open", "builtins.open", "codecs.open")
@@ -1150,12 +1148,12 @@ def _secret_env_hits(context: _Context) -> Iterator[CodeHit]:
     """Report secret env vars that flow into requests to hosts not named after them."""
     if not context.facts.network:
         return
-    sdks = _sdks(context.tree)
+    imported = _imported_modules(context.tree)
     for node in _walk(context.tree):
         if not isinstance(node, ast.Call) or not _is_request(node):
             continue
         values = [v for arg in _call_inputs(node) for v in context.bindings.expand(arg)]
-        names = {name for value in values for name in _secret_env_names(value, sdks)}
+        names = {name for value in values for name in _secret_env_names(value, imported)}
         if not names:
             continue
         destination = [v for arg in _destination(node) for v in context.bindings.expand(arg)]
@@ -1164,7 +1162,7 @@ def _secret_env_hits(context: _Context) -> Iterator[CodeHit]:
             name
             for arg in _body_inputs(node)
             for value in context.bindings.expand(arg)
-            for name in _secret_env_names(value, sdks)
+            for name in _secret_env_names(value, imported)
         }
         hit = _foreign_secret(context, node, names, urls, carried)
         if hit is not None:
@@ -1207,29 +1205,27 @@ def _body_inputs(node: ast.Call) -> list[ast.expr]:
     return [k.value for k in node.keywords if k.arg in _BODY_KEYWORDS]
 
 
-def _secret_env_names(node: ast.AST, sdks: frozenset[str] = frozenset()) -> Iterator[str]:
+def _secret_env_names(node: ast.AST, imported: frozenset[str] = frozenset()) -> Iterator[str]:
     """Yield the secret variables a value reads, and the SDK credentials it asks for."""
     for child in ast.walk(node):
         name = _env_read_name(child)
         if name is not None and _SECRET_NAME.search(name):
             yield name
-        elif sdks and isinstance(child, ast.Call):
-            name = _SDK_CREDENTIALS.get(call_name(child)) or _SDK_CREDENTIALS.get(
-                dotted(child.func)
-            )
-            if name is not None and name.split("_", 1)[0] in sdks:
+        elif imported and isinstance(child, ast.Call):
+            name = sdk_secret((call_name(child), dotted(child.func)), imported)
+            if name is not None:
                 yield name
 
 
-def _sdks(tree: ast.Module) -> frozenset[str]:
-    """Return the cloud SDKs a module imports (`AWS` for boto3), whose credentials count."""
+def _imported_modules(tree: ast.Module) -> frozenset[str]:
+    """Return the top-level modules a module imports (`boto3` for `import boto3.session`)."""
     imported: set[str] = set()
     for node in _walk(tree):
         if isinstance(node, ast.Import):
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
-    return frozenset(cloud for cloud, modules in _SDK_MODULES.items() if imported & set(modules))
+    return frozenset(imported)
 
 
 def _env_read_name(node: ast.AST) -> str | None:

@@ -8,6 +8,8 @@ behavioral judge agree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 # First words of a variable name that name no service (`API_KEY`, `CLIENT_SECRET`).
 _GENERIC = frozenset(
     {"api", "secret", "token", "access", "auth", "app", "my", "user", "private", "client",
@@ -49,3 +51,34 @@ def is_vendor_host(vendor: str, host: str) -> bool:
         if label == vendor or (label.startswith(vendor) and label[len(vendor) :] in _SUFFIXES):
             return True
     return False
+
+
+# Cloud SDK calls (method or dotted names) that hand out the credentials they hold, as the
+# variable each stands for, so a vendor's own host is judged as for that variable.
+SDK_CREDENTIALS = {
+    "get_frozen_credentials": "AWS_SECRET_ACCESS_KEY",
+    "get_credentials": "AWS_SECRET_ACCESS_KEY",
+    "get_session_token": "AWS_SESSION_TOKEN",
+    "get_secret_value": "AWS_SECRETSMANAGER_SECRET",
+    "google.auth.default": "GOOGLE_APPLICATION_CREDENTIALS",
+}
+# The modules whose import makes those names the SDK's calls: `get_credentials` alone is
+# a common method name of other libraries.
+_SDK_MODULES = {
+    "AWS": frozenset({"boto3", "botocore", "aiobotocore"}),
+    "GOOGLE": frozenset({"google"}),
+}
+
+
+def sdk_secret(names: Iterable[str], imported: Iterable[str]) -> str | None:
+    """Return the variable an SDK credential call stands for, if its SDK is imported.
+
+    `names` are the call's spellings (its method, its dotted name); `imported` the top-level
+    modules the file imports.
+    """
+    modules = set(imported)
+    for name in names:
+        variable = SDK_CREDENTIALS.get(name)
+        if variable is not None and _SDK_MODULES[variable.split("_", 1)[0]] & modules:
+            return variable
+    return None

@@ -534,20 +534,13 @@ def _own_installers(findings: list[Finding], words: frozenset[str]) -> list[Find
         return findings
     kept = []
     for finding in findings:
-        if (
-            finding.rule_id in _INSTALLER_RULES
-            and finding.severity is Severity.HIGH
-            and own_vendor_host(finding.snippet or "", words)
-        ):
-            metadata = {**finding.metadata, "own_vendor_installer": True}
-            finding = finding.model_copy(update={"severity": Severity.MEDIUM, "metadata": metadata})
-        elif finding.rule_id == COLLECTED_UPLOAD.id and finding.severity is Severity.HIGH:
+        if finding.rule_id in _INSTALLER_RULES and own_vendor_host(finding.snippet or "", words):
+            finding = _lowered(finding, "own_vendor_installer")
+        elif finding.rule_id == COLLECTED_UPLOAD.id:
             hosts = finding.metadata.get("hosts")
             texts = [f"https://{host}/" for host in hosts] if isinstance(hosts, list) else []
             if texts and all(own_vendor_host(text, words) for text in texts):
-                metadata = {**finding.metadata, "own_vendor_upload": True}
-                update = {"severity": Severity.MEDIUM, "metadata": metadata}
-                finding = finding.model_copy(update=update)
+                finding = _lowered(finding, "own_vendor_upload")
         kept.append(finding)
     return kept
 
@@ -562,27 +555,25 @@ def _fixture_secrets(findings: list[Finding], package: SkillPackage) -> list[Fin
     A secret scanner's own tests keep look-alike keys (`ghp_FAKE...`) in `tests/fixtures/`;
     the same value anywhere else, or a fixture value not marked fake, stays high.
     """
+    indexes: dict[str, LineIndex] = {}
     kept = []
     for finding in findings:
-        path = finding.file_path or ""
-        if (
-            finding.category is Category.HARDCODED_SECRET
-            and finding.severity is Severity.HIGH
-            and _FIXTURE_PATH.search(path)
-            and _PLACEHOLDER_VALUE.search(_raw_line(package, path, finding.line_number))
-        ):
-            metadata = {**finding.metadata, "test_fixture": True}
-            finding = finding.model_copy(update={"severity": Severity.MEDIUM, "metadata": metadata})
+        path, line = finding.file_path or "", finding.line_number
+        item = package.file(path) if _FIXTURE_PATH.search(path) else None
+        if finding.category is Category.HARDCODED_SECRET and item and item.text and line:
+            index = indexes.setdefault(path, LineIndex(normalize_newlines(item.text)))
+            if _PLACEHOLDER_VALUE.search(index.line_text(line)):
+                finding = _lowered(finding, "test_fixture")
         kept.append(finding)
     return kept
 
 
-def _raw_line(package: SkillPackage, path: str, line: int | None) -> str:
-    item = package.file(path)
-    if item is None or item.text is None or not line:
-        return ""
-    lines = item.text.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else ""
+def _lowered(finding: Finding, reason: str) -> Finding:
+    """Return a high finding lowered to medium, its metadata saying why; others as they are."""
+    if finding.severity is not Severity.HIGH:
+        return finding
+    metadata = {**finding.metadata, reason: True}
+    return finding.model_copy(update={"severity": Severity.MEDIUM, "metadata": metadata})
 
 
 def _manifest_file(package: SkillPackage) -> SkillFile | None:

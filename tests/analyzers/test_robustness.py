@@ -37,12 +37,15 @@ def package_with(path: str, text: str) -> SkillPackage:
     return SkillPackage(name="fuzz", root_name="fuzz", manifest=Manifest(body=text), files=(item,))
 
 
-def test_no_pattern_repeats_an_open_class_without_bound():
+def all_patterns() -> list[str]:
+    """Return the source of every rule and fact pattern."""
     ruleset = default_ruleset()
     patterns = [p.pattern for rule in ruleset.rules for p in rule.patterns]
-    patterns += [p.pattern for facts in ruleset.facts.values() for p in facts]
+    return patterns + [p.pattern for facts in ruleset.facts.values() for p in facts]
 
-    offenders = [p for p in patterns if UNBOUNDED.search(p)]
+
+def test_no_pattern_repeats_an_open_class_without_bound():
+    offenders = [p for p in all_patterns() if UNBOUNDED.search(p)]
 
     assert offenders == []
 
@@ -50,11 +53,7 @@ def test_no_pattern_repeats_an_open_class_without_bound():
 def test_no_line_anchor_is_followed_by_whitespace_that_crosses_lines():
     # `^\s*` in MULTILINE mode restarts at every line and runs over all the blank lines
     # after it: quadratic on a file padded with newlines.
-    ruleset = default_ruleset()
-    patterns = [p.pattern for rule in ruleset.rules for p in rule.patterns]
-    patterns += [p.pattern for facts in ruleset.facts.values() for p in facts]
-
-    offenders = [p for p in patterns if ANCHORED_SPACE.search(p)]
+    offenders = [p for p in all_patterns() if ANCHORED_SPACE.search(p)]
 
     assert offenders == []
 

@@ -13,6 +13,7 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from scanner.analyzers._vendors import sdk_secret
 from scanner.analyzers.behavioral import _pycatalog as cat
 from scanner.analyzers.behavioral._pyindex import Scope
 from scanner.analyzers.behavioral._pyvalue import (
@@ -229,7 +230,8 @@ class CallsMixin(ABC):
             return self.source(SourceKind.CLIPBOARD, call.short, line, f"clipboard: {call.short}")
         if name in cat.KEYCHAIN_CALLS:
             return self.source(SourceKind.KEYCHAIN, name, line, f"keychain: {name}")
-        sdk = cat.SDK_CREDENTIALS.get(call.method) or cat.SDK_CREDENTIALS.get(name)
+        imported = {full.split(".")[0] for full in self._current().module.imports.values()}
+        sdk = sdk_secret((call.method, name), imported)
         if sdk is not None:
             # NOTE: as the variable it stands for, so a vendor's own host is judged the same.
             return self.source(SourceKind.ENV, sdk, line, f"cloud credentials: {call.short}")

@@ -34,17 +34,6 @@ CLIPBOARD_CALLS = frozenset(
 )  # fmt: skip
 CLIPBOARD_METHODS = frozenset({"clipboard_get", "selection_get"})
 KEYCHAIN_CALLS = frozenset({"keyring.get_password", "keyring.get_credential"})
-# Cloud SDK calls (methods, or full names) that hand out credentials, as the variable
-# each stands for. `get_credentials` alone is too common a method name to count.
-SDK_CREDENTIALS = {
-    "get_frozen_credentials": "AWS_SECRET_ACCESS_KEY",
-    "get_secret_value": "AWS_SECRETSMANAGER_SECRET",
-    "get_session_token": "AWS_SESSION_TOKEN",
-    "boto3.Session.get_credentials": "AWS_SECRET_ACCESS_KEY",
-    "boto3.session.Session.get_credentials": "AWS_SECRET_ACCESS_KEY",
-    "botocore.session.get_session": "AWS_SECRET_ACCESS_KEY",
-    "google.auth.default": "GOOGLE_APPLICATION_CREDENTIALS",
-}
 BROWSER_MODULES = frozenset({"browser_cookie3", "pycookiecheat", "browsercookie"})
 
 READ_CALLS = frozenset(
