@@ -244,6 +244,7 @@ class ScanTarget:
     _facts: dict[tuple[int, int], frozenset[str]] = field(default_factory=dict)
     _lowered: dict[frozenset[Region], tuple[str, str]] = field(default_factory=dict)
     _literals: dict[frozenset[Region], frozenset[str]] = field(default_factory=dict)
+    _snippets: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.index = LineIndex(self.text)
@@ -479,11 +480,18 @@ class RuleSet:
                 severity = Severity.INFO
         line = target.index.line_of(start)
         secret = _secret_of(match)
-        snippet = target.index.line_text(line)
-        if secret:
-            snippet = snippet.replace(secret, mask_secret(secret))
         masked = mask_secret(secret) if secret else None
-        snippet = make_snippet(self.redact(snippet))
+        if secret:
+            raw = target.index.line_text(line).replace(secret, mask_secret(secret))
+            snippet = make_snippet(self.redact(raw))
+        else:
+            # NOTE: many hits on one long line share its snippet; redacting the whole line
+            # again for each would be quadratic in a hostile file.
+            snippet = target._snippets.get(line) or ""
+            if line not in target._snippets:
+                snippet = target._snippets[line] = make_snippet(
+                    self.redact(target.index.line_text(line))
+                )
         return Hit(rule, start, line, severity, verdict, snippet, masked)
 
     def _evidence_severity(

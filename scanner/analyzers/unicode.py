@@ -207,36 +207,78 @@ class UnicodeAnalyzer(Analyzer):
     def _tag_findings(
         self, item: SkillFile, kind: FileType, text: str, index: LineIndex
     ) -> Iterator[Finding]:
+        # SECURITY: a hostile file repeats short runs thousands of times on one long line;
+        # each distinct text is judged once, each line shown once, and past the cap the
+        # remaining runs are counted in one finding instead of reported one by one.
+        judged: dict[str, list[str]] = {}
+        shown_lines: dict[int, str] = {}
+        reported = more = last_line = 0
         for run in _TAGS.finditer(text):
             if _is_flag_emoji(text, run):
+                continue
+            if reported >= _MAX_HIDDEN_FINDINGS:
+                more += 1
                 continue
             hidden = "".join(
                 chr(ord(c) - TAG_FIRST) for c in run.group() if 0xE0020 <= ord(c) <= 0xE007E
             )
-            inner = self._rule_ids(hidden, kind) if hidden.strip() else []
-            severity = Severity.CRITICAL if inner else Severity.HIGH
+            if hidden not in judged:
+                judged[hidden] = self._rule_ids(hidden, kind) if hidden.strip() else []
+            inner = judged[hidden]
             shown = make_snippet(self._rules.redact(hidden), PREVIEW_CHARS)
             line = index.line_of(run.start())
+            reported, last_line = reported + 1, line
             yield _finding(
                 "unicode.tag-characters",
                 Category.UNICODE_SMUGGLING,
-                severity,
+                Severity.CRITICAL if inner else Severity.HIGH,
                 "Hidden text in Unicode tag characters",
                 f'{len(run.group())} invisible tag characters spell: "{shown}"',
                 item,
                 line,
-                self._snippet(_TAGS.sub(_hidden_marker, index.line_text(line))),
+                self._shown_line(shown_lines, index, line),
                 {"decoded": shown, "count": len(run.group()), "inner_rules": _json_list(inner)},
+            )
+        if more:
+            critical = any(judged.values())
+            yield _finding(
+                "unicode.tag-characters",
+                Category.UNICODE_SMUGGLING,
+                Severity.CRITICAL if critical else Severity.HIGH,
+                "Hidden text in Unicode tag characters",
+                f"{more} more runs of invisible tag characters in this file, not listed one by "
+                f"one (the first {_MAX_HIDDEN_FINDINGS} are).",
+                item,
+                last_line,
+                shown_lines[last_line],
+                {"runs_not_listed": more},
             )
 
     def _smuggled_findings(
         self, item: SkillFile, kind: FileType, text: str, index: LineIndex
     ) -> Iterator[Finding]:
         """Report runs of variation selectors or invisible characters that encode data."""
+        shown_lines: dict[int, str] = {}
         for rule_id, pattern, decoder in _SMUGGLING:
+            reported = more = 0
+            last: Finding | None = None
             for run in pattern.finditer(text):
+                # SECURITY: as for tag characters, a capped number of runs is listed.
+                if reported >= _MAX_HIDDEN_FINDINGS:
+                    more += 1
+                    continue
+                reported += 1
                 hidden = decoder(run.group())
-                yield self._smuggled(item, kind, index, rule_id, run, hidden)
+                last = self._smuggled(item, kind, index, rule_id, run, hidden, shown_lines)
+                yield last
+            if more and last is not None:
+                yield last.model_copy(
+                    update={
+                        "description": f"{more} more runs of invisible characters in this "
+                        f"file, not listed one by one (the first {_MAX_HIDDEN_FINDINGS} are).",
+                        "metadata": {"runs_not_listed": more},
+                    }
+                )
 
     def _smuggled(
         self,
@@ -246,6 +288,7 @@ class UnicodeAnalyzer(Analyzer):
         rule_id: str,
         run: re.Match[str],
         hidden: str | None,
+        shown_lines: dict[int, str],
     ) -> Finding:
         inner = self._rule_ids(hidden, kind) if hidden else []
         severity = Severity.MEDIUM if hidden is None else Severity.HIGH
@@ -261,7 +304,7 @@ class UnicodeAnalyzer(Analyzer):
             f"{count} invisible characters in a row{decoded}",
             item,
             line,
-            self._snippet(index.line_text(line)),
+            self._shown_line(shown_lines, index, line),
             {"count": count, "decoded": shown, "inner_rules": _json_list(inner)},
         )
 
@@ -463,6 +506,12 @@ class UnicodeAnalyzer(Analyzer):
 
     def _snippet(self, text: str) -> str:
         return make_snippet(self._rules.redact(text))
+
+    def _shown_line(self, cache: dict[int, str], index: LineIndex, line: int) -> str:
+        """Return a line as evidence (tag runs named, secrets masked), made once per line."""
+        if line not in cache:
+            cache[line] = self._snippet(_TAGS.sub(_hidden_marker, index.line_text(line)))
+        return cache[line]
 
 
 def decode_variation_selectors(run: str) -> str | None:
