@@ -368,7 +368,8 @@ class FilesAnalyzer(Analyzer):
                 Category.DISGUISED_BINARY,
                 Severity.CRITICAL,
                 "Executable disguised as another file type",
-                f"`{item.path}` is a {kind.upper()} executable named like a `{item.suffix}` file.",
+                f"`{item.path}` is {_article(kind.upper())} executable named like a "
+                f"`{item.suffix}` file.",
                 item.path,
                 remediation="Remove the binary; ship source the user can review.",
                 metadata={"detected_type": kind, "strings_rules": _json_list(strings[1])},
@@ -378,7 +379,7 @@ class FilesAnalyzer(Analyzer):
             Category.COMPILED_WITHOUT_SOURCE,
             max(Severity.HIGH, strings[0], key=_rank),
             "Executable binary in the skill",
-            f"`{item.path}` is a {kind.upper()} executable; it cannot be reviewed.",
+            f"`{item.path}` is {_article(kind.upper())} executable; it cannot be reviewed.",
             item.path,
             remediation="Ship source, or install the tool from its official package.",
             metadata={"detected_type": kind, "strings_rules": _json_list(strings[1])},
@@ -571,7 +572,7 @@ def _archive_problem(item: SkillFile, kind: str, problem: ArchiveProblem) -> Fin
         Category.ANALYSIS_COVERAGE,
         severity,
         "Archive could not be opened and scanned",
-        f"`{item.path}` is a {kind} archive that was not scanned ({problem.reason}): "
+        f"`{item.path}` is {_article(kind)} archive that was not scanned ({problem.reason}): "
         f"{escape_invisible(problem.message[:MAX_TARGET_CHARS])}.",
         item.path,
         remediation="Ship the files unpacked so they can be reviewed.",
@@ -725,7 +726,7 @@ def _archive_findings(item: SkillFile, kind: str) -> Iterator[Finding]:
             Category.DISGUISED_BINARY,
             Severity.HIGH,
             "Archive disguised as another file type",
-            f"`{item.path}` is a {kind} archive named like a `{item.suffix}` file.",
+            f"`{item.path}` is {_article(kind)} archive named like a `{item.suffix}` file.",
             item.path,
             remediation="Ship plain files; do not hide archives.",
             metadata={"detected_type": kind},
@@ -736,7 +737,7 @@ def _archive_findings(item: SkillFile, kind: str) -> Iterator[Finding]:
             Category.ANALYSIS_COVERAGE,
             Severity.MEDIUM,
             "Archive not analysed",
-            f"`{item.path}` is a {kind} archive; this format is not opened or scanned.",
+            f"`{item.path}` is {_article(kind)} archive; this format is not opened or scanned.",
             item.path,
             remediation="Ship the files unpacked so they can be reviewed.",
             metadata={"detected_type": kind},
@@ -1086,3 +1087,9 @@ def _is_disguised_name(item: SkillFile) -> bool:
     if name.startswith(".env") or item.suffix in _SCRIPT_EXT:
         return False
     return item.suffix in _DISGUISE_EXT
+
+
+def _article(word: str) -> str:
+    """Return `word` after "a" or "an" as it is read aloud ("an ELF", "a PE", "an xz")."""
+    spoken_vowel = word[:1].lower() in "aeio" or word.upper() in ("ELF", "MSI", "RPM", "XZ")
+    return f"an {word}" if spoken_vowel else f"a {word}"

@@ -73,6 +73,7 @@ def test_elf_named_as_text_is_critical_disguised_binary(scan):
     assert [(f.rule_id, f.severity) for f in findings] == [
         ("files.disguised-executable", Severity.CRITICAL)
     ]
+    assert "is an ELF executable named like a `.txt` file" in findings[0].description
 
 
 def test_plain_executable_is_high(scan):
